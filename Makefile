@@ -1,0 +1,45 @@
+# Yici — the two commands: `make run` and `make test`.
+GO      ?= go
+BIN     := bin/yici
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Per-target time for the short fuzz runs of `make test`; `make fuzz` runs longer.
+FUZZTIME ?= 10s
+
+.PHONY: all build run test vet unit fuzz fuzz-short bench postgres clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/yici
+
+## run: build, start PostgreSQL (private cluster under ./var unless DATABASE_URL is set), migrate, seed, serve on :8080
+run: build postgres
+	./$(BIN) serve
+
+## test: the whole suite against a real PostgreSQL that the tests start themselves
+test: postgres vet unit fuzz-short
+
+postgres:
+	@scripts/ensure-postgres
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 9m ./...
+
+# Every fuzz target for FUZZTIME each.
+fuzz-short:
+	@scripts/fuzz-all $(FUZZTIME)
+
+## fuzz: every fuzz target, at least 10 minutes in all
+fuzz:
+	@scripts/fuzz-all 60s
+
+## bench: the benchmarks of BENCHMARKS.md
+bench: postgres
+	$(GO) test -run XXX -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,180 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"yici/cases"
+	"yici/internal/auth"
+	"yici/internal/demo"
+	"yici/internal/httpx"
+	"yici/internal/schema"
+	"yici/internal/workcal"
+	"yici/router"
+	"yici/router/taxonomy"
+	"yici/router/territory"
+)
+
+// App is the assembled product on an open database.
+type App struct {
+	Env      *Env
+	Log      *slog.Logger
+	Cal      *workcal.Calendar
+	Terr     *territory.Territory
+	Tax      *taxonomy.Taxonomy
+	Auth     *auth.Store
+	AuthHTTP *auth.HTTP
+	Cases    *cases.Store
+	Units    router.Units
+	Handler  http.Handler
+}
+
+// New assembles the product on env.
+func New(ctx context.Context, env *Env) (*App, error) {
+	a := &App{Env: env, Log: env.Log}
+	var err error
+	if a.Cal, err = env.Calendar(ctx); err != nil {
+		return nil, err
+	}
+	if a.Terr, err = territory.Load(env.Cfg.Province); err != nil {
+		return nil, fmt.Errorf("YICI_PROVINCE: %w", err)
+	}
+	a.Tax = taxonomy.Default()
+	a.Auth = auth.NewStore(env.Pool)
+	a.AuthHTTP = &auth.HTTP{Store: a.Auth, Secure: env.Cfg.SecureCookies, Origins: env.Cfg.OriginList()}
+	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf})
+	a.Units = router.Units{DB: env.Pool}
+	a.Handler = a.routes()
+	return a, nil
+}
+
+func (a *App) classOf(category string) string {
+	if c := a.Tax.Category(category); c != nil {
+		return c.SLAClass
+	}
+	return taxonomy.SLANormal
+}
+
+// Seed loads the reference data (the units of the territory) and, when
+// demo is set, the demo accounts and cases.
+func (a *App) Seed(ctx context.Context, withDemo bool) error {
+	n, err := router.SyncUnits(ctx, a.Env.Pool, router.GenerateUnits(a.Terr, a.Tax))
+	if err != nil {
+		return fmt.Errorf("units: %w", err)
+	}
+	a.Log.Info("units loaded", "new", n)
+	if !withDemo {
+		return nil
+	}
+	if err := demo.Users(ctx, a.Auth); err != nil {
+		return err
+	}
+	return demo.Cases(ctx, a.Cases, a.Auth)
+}
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	// GET /healthz  anyone: the process is up.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	// GET /readyz   anyone: the database answers and the schema is current.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := schema.Check(ctx, a.Env.Pool); err != nil {
+			w.Header().Set("Retry-After", "5")
+			httpx.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+		httpx.JSON(w, http.StatusOK, map[string]any{"status": "ready", "schema": schema.Latest()})
+	})
+	a.AuthHTTP.Routes(mux)
+	a.Cases.Routes(mux)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>一次 Yici · 12345</title>
+<h1>一次 Yici · 12345 政务服务便民热线</h1><p>最多跑一次。</p>`)
+	})
+	return a.middleware(a.AuthHTTP.Middleware(mux))
+}
+
+// middleware adds security headers, logs requests and turns panics into a
+// logged 500 that says nothing of its cause.
+func (a *App) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				a.Log.Error("panic", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					httpx.Error(sw, http.StatusInternalServerError, httpx.FieldError{Rule: "internal", MessageZH: "服务器内部错误", MessageEN: "internal error"})
+				}
+			}
+			a.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (websockets).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.Env.Cfg.ShutdownWait)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		srv.Close()
+	}
+	return nil
+}
