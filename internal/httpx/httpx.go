@@ -129,6 +129,9 @@ func Unmarshal(body []byte, v any) error {
 			return NewProblem(http.StatusBadRequest, "body", "json", fmt.Sprintf("JSON 格式错误（第 %d 字节）", se.Offset), fmt.Sprintf("malformed JSON at byte %d", se.Offset))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if f == "" {
+				return NewProblem(http.StatusBadRequest, "body", "unknown", "存在名称为空的字段", "a field with an empty name")
+			}
 			return NewProblem(http.StatusBadRequest, f, "unknown", "未知字段 "+f, "unknown field "+f)
 		case errors.Is(err, io.EOF):
 			return NewProblem(http.StatusBadRequest, "body", "required", "请求内容为空", "request body is empty")

@@ -3,6 +3,7 @@ package territory
 import (
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -141,6 +142,7 @@ type hit struct {
 	ids        []int32
 	suffixed   bool // a township stem followed by 镇/乡/街道
 	blocked    bool // a township stem followed by 路/村/公司 ...
+	straddle   bool // may straddle two words: see boundaryChars
 }
 
 // scan finds the names in the text: the longest name starting at each
@@ -171,6 +173,10 @@ func (ix *index) scan(text string, buf []hit) []hit {
 				h.suffixed = true
 			} else if _, ok := hasAnyPrefix(rest, blockingFollowers); ok || roadLike(rest) {
 				h.blocked = true
+			}
+			if first, _ := utf8.DecodeRuneInString(text[i:]); boundaryChars[first] && i > 0 {
+				prev, _ := utf8.DecodeLastRuneInString(text[:i])
+				h.straddle = unicode.Is(unicode.Han, prev) && !locativeChars[prev]
 			}
 			buf = append(buf, h)
 		}
@@ -356,6 +362,10 @@ func (t *Territory) MatchAddress(text string) Match {
 		risky := false
 		for _, e := range cands {
 			risky = risky || e.risky
+		}
+		if !explicit && h.straddle {
+			// unless right after a place name (乐清里山): then the county decides
+			risky = true
 		}
 		// narrow by the counties, then the cities, named in the text
 		ctx := ""

@@ -134,6 +134,24 @@ var blockingFollowers = []string{
 	"商场", "超市", "店", "府", "庄", "坊", "大楼", "坝", "大队",
 }
 
+// boundaryChars are characters that often end a word (楼下, 村里, 屋后, 我家,
+// 位于) or are function words. A bare stem starting with one of them (下管,
+// 里山, 后宅, 家地, 于城) may straddle two words (楼下+管道, 村里+山上,
+// 屋后+宅基地, 我家+地下室, 位于+城区), so right after another Han character it
+// counts only with its county named.
+var boundaryChars = toRuneSet("家下上于里后前中内外在的了是和到这那个有就不也都要会给对从向边头面时年人们我你他她其该此")
+
+// locativeChars may stand right before a place name (在下沙, 住前仓, 到里山).
+var locativeChars = toRuneSet("在住到去来往回从是近离")
+
+func toRuneSet(s string) map[rune]bool {
+	m := map[rune]bool{}
+	for _, r := range s {
+		m[r] = true
+	}
+	return m
+}
+
 // roadLike reports whether s starts like the rest of a road name: an
 // optional direction or ordinal, then 路/街/大道/巷/弄 (紫港东路, 文新一路).
 func roadLike(s string) bool {
