@@ -1,9 +1,11 @@
 // Package schema holds the database migrations, embedded in the binary.
 //
 // Migrations are files migrations/NNNN_name.sql, applied in order, each in
-// its own transaction together with its row in schema_migrations. A
-// session-level advisory lock keeps two processes from migrating at once. A
-// binary refuses to run against a database migrated by a newer binary.
+// its own transaction together with its row in schema_migrations. Every
+// known migration not applied yet is applied (so versions added on parallel
+// branches all arrive). A session-level advisory lock keeps two processes
+// from migrating at once. A binary refuses to run against a database that
+// holds a migration it does not know: one migrated by a newer binary.
 //
 // The tables are owned by the packages that query them (cases, router,
 // channels, ...); this package only versions their definitions.
@@ -76,20 +78,61 @@ func Latest() int {
 	return ms[len(ms)-1].Version
 }
 
-// Current returns the highest applied version (0 for an empty database).
-func Current(ctx context.Context, q interface {
+type queryer interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
 	QueryRow(context.Context, string, ...any) pgx.Row
-}) (int, error) {
+}
+
+// Applied returns the applied versions (none for an empty database).
+func Applied(ctx context.Context, q queryer) (map[int]bool, error) {
 	var exists bool
 	if err := q.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return 0, err
+		return nil, err
 	}
+	out := map[int]bool{}
 	if !exists {
-		return 0, nil
+		return out, nil
 	}
-	var v int
-	err := q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
-	return v, err
+	rows, err := q.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	for _, v := range vs {
+		out[v] = true
+	}
+	return out, err
+}
+
+// Current returns the highest applied version (0 for an empty database).
+func Current(ctx context.Context, q queryer) (int, error) {
+	applied, err := Applied(ctx, q)
+	max := 0
+	for v := range applied {
+		if v > max {
+			max = v
+		}
+	}
+	return max, err
+}
+
+// compare returns the known migrations not applied, and the applied
+// versions this binary does not know.
+func compare(ms []Migration, applied map[int]bool) (pending []Migration, unknown []int) {
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+		if !applied[m.Version] {
+			pending = append(pending, m)
+		}
+	}
+	for v := range applied {
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	sort.Ints(unknown)
+	return pending, unknown
 }
 
 // Migrate applies every pending migration. It returns ErrNewerSchema when
@@ -120,18 +163,16 @@ func MigrateReport(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error)
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return nil, err
 	}
-	cur, err := Current(ctx, conn)
+	applied, err := Applied(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
-	if len(ms) > 0 && cur > ms[len(ms)-1].Version {
-		return nil, fmt.Errorf("%w (database at %d, binary knows %d)", ErrNewerSchema, cur, ms[len(ms)-1].Version)
+	pending, unknown := compare(ms, applied)
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w (database has migrations %v this binary does not know)", ErrNewerSchema, unknown)
 	}
-	var applied []Migration
-	for _, m := range ms {
-		if m.Version <= cur {
-			continue
-		}
+	var done []Migration
+	for _, m := range pending {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
@@ -140,25 +181,29 @@ func MigrateReport(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error)
 			return err
 		})
 		if err != nil {
-			return applied, fmt.Errorf("schema: migration %04d_%s: %w", m.Version, m.Name, err)
+			return done, fmt.Errorf("schema: migration %04d_%s: %w", m.Version, m.Name, err)
 		}
-		applied = append(applied, m)
+		done = append(done, m)
 	}
-	return applied, nil
+	return done, nil
 }
 
-// Check reports whether the database is at exactly this binary's version.
+// Check reports whether the database holds exactly this binary's migrations.
 func Check(ctx context.Context, pool *pgxpool.Pool) error {
-	cur, err := Current(ctx, pool)
+	ms, err := All()
 	if err != nil {
 		return err
 	}
-	latest := Latest()
+	applied, err := Applied(ctx, pool)
+	if err != nil {
+		return err
+	}
+	pending, unknown := compare(ms, applied)
 	switch {
-	case cur > latest:
-		return fmt.Errorf("%w (database at %d, binary knows %d)", ErrNewerSchema, cur, latest)
-	case cur < latest:
-		return fmt.Errorf("schema: database at version %d, %d pending", cur, latest-cur)
+	case len(unknown) > 0:
+		return fmt.Errorf("%w (database has migrations %v this binary does not know)", ErrNewerSchema, unknown)
+	case len(pending) > 0:
+		return fmt.Errorf("schema: %d migrations pending (first %04d_%s)", len(pending), pending[0].Version, pending[0].Name)
 	}
 	return nil
 }
