@@ -33,6 +33,7 @@ const (
 	ActCallback         Action = "callback"          // 回访
 	ActRedo             Action = "redo"              // 重办
 	ActUrge             Action = "urge"              // 督办
+	ActEscalate         Action = "escalate"          // 升级至县级
 	ActMerge            Action = "merge"             // 并单
 	ActFollowParent     Action = "follow_parent"     // 随主件办结
 	ActNote             Action = "note"              // 补充说明 / 内部备注
@@ -79,6 +80,8 @@ func (a Action) Label() string {
 		return "重办"
 	case ActUrge:
 		return "督办"
+	case ActEscalate:
+		return "升级至县级办理"
 	case ActMerge:
 		return "并单"
 	case ActFollowParent:
@@ -198,6 +201,7 @@ var rules = map[Action]rule{
 	ActRedo:             {from: []State{PendingCallback}, roles: with(centre, auth.System), needsReason: true},
 	ActUrge:             {from: []State{PendingDispatch, PendingSign, InProgress, ReturnRequested, PendingReview, Suspended}, roles: roles(auth.Supervisor), needsReason: true},
 	ActMerge:            {from: []State{Registered, PendingDispatch, PendingSign}, roles: centre, needsReason: true},
+	ActEscalate:         {from: []State{PendingSign, InProgress}, roles: roles(auth.Dispatcher, auth.Supervisor, auth.System), needsReason: true},
 	ActFollowParent:     {from: []State{Merged}, roles: roles(auth.System)},
 	ActNote:             {from: openStates, roles: with(centre, auth.Officer, auth.Citizen, auth.Grid, auth.System), officers: anyUnit},
 }

@@ -36,6 +36,7 @@ var expected = map[Action]struct{ from, who string }{
 	ActUrge:             {"pending_dispatch pending_sign in_progress return_requested pending_review suspended", "supervisor"},
 	ActMerge:            {"registered pending_dispatch pending_sign", "agent dispatcher supervisor"},
 	ActFollowParent:     {"merged", "system"},
+	ActEscalate:         {"pending_sign in_progress", "dispatcher supervisor system"},
 	ActNote:             {"registered pending_dispatch pending_sign in_progress return_requested pending_review pending_callback suspended", "agent dispatcher supervisor officer:lead officer:co citizen grid system"},
 }
 

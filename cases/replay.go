@@ -67,7 +67,7 @@ func Replay(events []Event) (Rebuilt, error) {
 		}
 		unit := dataString(e.Data, "unit")
 		switch e.Action {
-		case ActDispatch, ActRedo:
+		case ActDispatch, ActRedo, ActEscalate:
 			live(r.Round, func(_ key, a *RebuiltAssignment) { a.State = AClosed })
 			r.Round = dataInt(e.Data, "round")
 			units := []string{dataString(e.Data, "lead")}

@@ -28,6 +28,11 @@ type Options struct {
 	// ClassOf returns the deadline class of a category code (normal,
 	// urgent, utility, consult, record).
 	ClassOf func(category string) string
+	// Reroute, when set, decides where a case goes after its 退单 was
+	// approved (the router, excluding the units that returned it); the
+	// re-dispatch happens in the same transaction. A nil plan leaves the
+	// case in the dispatch queue.
+	Reroute func(ctx context.Context, c *Case) (*DispatchPlan, error)
 }
 
 // Store keeps cases in PostgreSQL. It owns the SQL of the cases,
@@ -38,12 +43,13 @@ type Store struct {
 	clock    clock.Clock
 	policies func() PolicySet
 	classOf  func(string) string
+	reroute  func(ctx context.Context, c *Case) (*DispatchPlan, error)
 	serials  serials
 }
 
 // NewStore returns a store on db.
 func NewStore(db *pgxpool.Pool, o Options) *Store {
-	s := &Store{db: db, cal: o.Calendar, clock: o.Clock, policies: o.Policies, classOf: o.ClassOf}
+	s := &Store{db: db, cal: o.Calendar, clock: o.Clock, policies: o.Policies, classOf: o.ClassOf, reroute: o.Reroute}
 	if s.cal == nil {
 		s.cal = workcal.Default()
 	}
@@ -396,6 +402,31 @@ func (s *Store) saveAssignment(ctx context.Context, a *Assignment) error {
 	_, err := s.q(ctx).Exec(ctx, `UPDATE assignments SET state=$2, signed_at=$3, replied_at=$4, reply=$5, note=$6 WHERE id=$1`,
 		a.ID, string(a.State), a.SignedAt, a.RepliedAt, a.Reply, a.Note)
 	return err
+}
+
+// SetReroute installs the re-routing decision after approved returns (the
+// router is built after the store).
+func (s *Store) SetReroute(fn func(ctx context.Context, c *Case) (*DispatchPlan, error)) {
+	s.reroute = fn
+}
+
+// ReturnReasons returns the reasons units gave in their 退单 requests,
+// oldest first, with the unit of each.
+func (s *Store) ReturnReasons(ctx context.Context, id uuid.UUID) ([][2]string, error) {
+	rows, err := s.q(ctx).Query(ctx, `SELECT actor_unit, reason FROM case_events WHERE case_id = $1 AND action = 'request_return' ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var u, r string
+		if err := rows.Scan(&u, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{u, r})
+	}
+	return out, rows.Err()
 }
 
 // Events returns the trail of a case, oldest first.

@@ -436,6 +436,8 @@ func TestRebuildFromEventsRandomWalks(t *testing.T) {
 				next, err = s.Redo(ctx, actor, id, nil, "重办")
 			case ActUrge:
 				next, err = s.Urge(ctx, actor, id, nil, "请加快")
+			case ActEscalate:
+				next, err = s.Escalate(ctx, actor, id, DispatchPlan{Lead: "330106-ZFJ", Co: []string{units[rng.IntN(3)]}}, "超期升级")
 			case ActNote:
 				next, err = s.Note(ctx, actor, id, "补充", rng.IntN(2) == 0, nil)
 			case ActMerge:

@@ -88,6 +88,10 @@ type DispatchPlan struct {
 	TownshipCode string
 	CountyCode   string
 	Urgency      Urgency
+	// Resolve overrides the resolution deadline of the case's policy (a
+	// routing rule's deadline); RuleName says which rule.
+	Resolve  *workcal.Span
+	RuleName string
 }
 
 func (s *Store) checkUnits(ctx context.Context, act Action, c *Case, actor auth.Actor, p *DispatchPlan) error {
@@ -137,6 +141,10 @@ func (s *Store) dispatchRound(ctx context.Context, c *Case, p DispatchPlan, now 
 		// The clock starts at the first dispatch: the policy follows the
 		// category and urgency confirmed now.
 		c.Policy = s.policies().Resolve(c.Kind, s.classOf(c.Category), c.Urgency, c.CountyCode)
+		if p.Resolve != nil && p.Resolve.N > 0 {
+			c.Policy.Resolve = *p.Resolve
+			c.Policy.Rules = append(c.Policy.Rules, "路由规则 "+p.RuleName)
+		}
 	}
 	// Close what is left of the previous round.
 	for i := range c.Assignments {
@@ -268,8 +276,38 @@ func (s *Store) ApproveReturn(ctx context.Context, actor auth.Actor, id uuid.UUI
 		c.ReturnCount++
 		c.State, c.ResumeState = PendingDispatch, ""
 		c.SignDue, c.ExtUntil, c.ExtReason = nil, nil, ""
-		return []step{{action: ActApproveReturn, to: PendingDispatch, reason: reason, public: false,
-			data: map[string]any{"unit": returned, "returns": c.ReturnCount}}}, nil
+		steps := []step{{action: ActApproveReturn, to: PendingDispatch, reason: reason, public: false,
+			data: map[string]any{"unit": returned, "returns": c.ReturnCount}}}
+		if s.reroute == nil {
+			return steps, nil
+		}
+		plan, err := s.reroute(ctx, c)
+		if err != nil || plan == nil {
+			return steps, err
+		}
+		if err := s.checkUnits(ctx, ActDispatch, c, actor, plan); err != nil {
+			return nil, err
+		}
+		if err := s.dispatchRound(ctx, c, *plan, now); err != nil {
+			return nil, err
+		}
+		return append(steps, step{action: ActDispatch, to: PendingSign, reason: "退单后重新派单", public: true, data: dispatchData(c, *plan)}), nil
+	})
+}
+
+// Escalate moves a township case up to the county unit of the same line,
+// keeping the township as a co-handling unit (升级): a new round.
+func (s *Store) Escalate(ctx context.Context, actor auth.Actor, id uuid.UUID, p DispatchPlan, reason string) (*Case, error) {
+	return s.transition(ctx, id, actor, ActEscalate, reason, func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
+		if err := s.checkUnits(ctx, ActEscalate, c, actor, &p); err != nil {
+			return nil, err
+		}
+		if err := s.dispatchRound(ctx, c, p, now); err != nil {
+			return nil, err
+		}
+		d := dispatchData(c, p)
+		d["escalated"] = true
+		return []step{{action: ActEscalate, to: PendingSign, reason: reason, public: true, data: d}}, nil
 	})
 }
 

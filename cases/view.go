@@ -183,11 +183,14 @@ func (s *Store) publicView(ctx context.Context, c *Case, evs []Event) (*PublicVi
 		switch e.Action {
 		case ActRegister:
 			pe.Text = "您的诉求已受理"
-		case ActDispatch, ActRedo:
+		case ActDispatch, ActRedo, ActEscalate:
 			pe.Unit = name(dataString(e.Data, "lead"))
 			pe.Text = "已派至" + pe.Unit + "办理"
-			if e.Action == ActRedo {
+			switch e.Action {
+			case ActRedo:
 				pe.Text = "重新交" + pe.Unit + "办理"
+			case ActEscalate:
+				pe.Text = "已升级由" + pe.Unit + "办理"
 			}
 		case ActSign:
 			pe.Text = pe.Unit + "已签收，正在办理"

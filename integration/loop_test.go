@@ -77,13 +77,26 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 	act(wrong, "request_return", map[string]any{"reason": ""}, http.StatusUnprocessableEntity)
 	act(wrong, "request_return", map[string]any{"reason": "该小区属文新街道辖区"}, 200)
 	act(agent, "approve_return", map[string]any{"reason": "同意"}, http.StatusForbidden)
+	// Approving the return re-routes at once, without the unit that
+	// returned it: by the matrix, to the township of the case.
 	out := act(disp, "approve_return", map[string]any{"reason": "同意"}, 200)
-	if out.State != "pending_dispatch" || out.ReturnCount != 1 {
+	if out.State != "pending_sign" || out.ReturnCount != 1 {
 		t.Fatalf("after return: %+v", out)
 	}
-	act(disp, "dispatch", map[string]any{"lead": "330106013-ZF", "co": []string{"330106013-ZZ"}}, 200)
+	var route struct {
+		Stored []struct {
+			Decision struct {
+				Lead string   `json:"lead"`
+				Co   []string `json:"co"`
+			} `json:"decision"`
+		} `json:"stored"`
+	}
+	agent.do("GET", "/api/v1/cases/"+c.ID+"/route", nil, &route)
+	if n := len(route.Stored); n != 1 || route.Stored[0].Decision.Lead != "330106013-ZF" {
+		t.Fatalf("re-routing decision: %+v", route)
+	}
 	act(wrong, "sign", nil, http.StatusForbidden) // they once held it, so they see it, but may not act
-	act(zz, "sign", nil, 200)
+	act(zz, "sign", nil, http.StatusNotFound)     // the township's 综治 platform is not on this case
 	out = act(zf, "sign", nil, 200)
 	if out.State != "in_progress" {
 		t.Fatalf("after sign: %s", out.State)
@@ -91,7 +104,6 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 	due, _ := time.Parse(time.RFC3339, out.DueAt)
 	act(zf, "request_extension", map[string]any{"until": due.Add(72 * time.Hour), "reason": "需规划部门认定"}, 200)
 	act(disp, "approve_extension", map[string]any{"reason": "同意"}, 200)
-	act(zz, "reply", map[string]any{"reply": "已协助入户核实", "note": "业主配合"}, 200)
 	out = act(zf, "reply", map[string]any{"reply": "已责令当事人停止搭建并限期拆除。", "note": "内部：当事人为执法队员张三的亲戚，需回避"}, 200)
 	if out.State != "pending_review" {
 		t.Fatalf("after reply: %s", out.State)

@@ -19,6 +19,7 @@ import (
 	"yici/router"
 	"yici/router/taxonomy"
 	"yici/router/territory"
+	"yici/router/triage"
 )
 
 // App is the assembled product on an open database.
@@ -32,6 +33,8 @@ type App struct {
 	AuthHTTP *auth.HTTP
 	Cases    *cases.Store
 	Units    router.Units
+	Router   *router.Service
+	Triage   *triage.Triager
 	Handler  http.Handler
 }
 
@@ -50,6 +53,13 @@ func New(ctx context.Context, env *Env) (*App, error) {
 	a.AuthHTTP = &auth.HTTP{Store: a.Auth, Secure: env.Cfg.SecureCookies, Origins: env.Cfg.OriginList()}
 	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf})
 	a.Units = router.Units{DB: env.Pool}
+	if a.Triage, err = triage.New(a.Tax, a.Terr); err != nil {
+		return nil, err
+	}
+	if a.Router, err = router.NewService(ctx, env.Pool, a.Cases, a.Tax, a.Terr, a.Triage, a.Log); err != nil {
+		return nil, err
+	}
+	a.Cases.SetReroute(a.Router.Reroute)
 	a.Handler = a.routes()
 	return a, nil
 }
@@ -69,13 +79,16 @@ func (a *App) Seed(ctx context.Context, withDemo bool) error {
 		return fmt.Errorf("units: %w", err)
 	}
 	a.Log.Info("units loaded", "new", n)
+	if err := a.Router.Reload(ctx); err != nil {
+		return err
+	}
 	if !withDemo {
 		return nil
 	}
 	if err := demo.Users(ctx, a.Auth); err != nil {
 		return err
 	}
-	return demo.Cases(ctx, a.Cases, a.Auth)
+	return demo.Cases(ctx, a.Cases, a.Auth, a.Router)
 }
 
 func (a *App) routes() http.Handler {
@@ -97,6 +110,7 @@ func (a *App) routes() http.Handler {
 	})
 	a.AuthHTTP.Routes(mux)
 	a.Cases.Routes(mux)
+	a.Router.Routes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>一次 Yici · 12345</title>
@@ -165,6 +179,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.Router.Run(ctx, 500*time.Millisecond)
 	select {
 	case err := <-errc:
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"yici/cases"
 	"yici/internal/auth"
+	"yici/router"
 )
 
 // Password of every demo account. Demo data is for trying Yici out only
@@ -55,8 +56,9 @@ func actorOf(ctx context.Context, as *auth.Store, username string) (auth.Actor, 
 	return u.Actor(), err
 }
 
-// Cases registers a few cases and walks them to different steps.
-func Cases(ctx context.Context, cs *cases.Store, as *auth.Store) error {
+// Cases registers a few cases and walks them to different steps; they are
+// dispatched by the router, so their decisions are stored and explained.
+func Cases(ctx context.Context, cs *cases.Store, as *auth.Store, rt *router.Service) error {
 	agent, err := actorOf(ctx, as, "agent")
 	if err != nil {
 		return err
@@ -66,6 +68,10 @@ func Cases(ctx context.Context, cs *cases.Store, as *auth.Store) error {
 	water, _ := actorOf(ctx, as, "hz-water")
 	phone := func(ref string) (cases.Channel, string) { return cases.ChannelPhone, ref }
 
+	dispatch := func(c *cases.Case) error {
+		_, _, err := rt.Dispatch(ctx, disp, c.ID, cases.DispatchPlan{}, nil)
+		return err
+	}
 	type walk func(c *cases.Case) error
 	items := []struct {
 		n    cases.NewCase
@@ -75,14 +81,11 @@ func Cases(ctx context.Context, cs *cases.Store, as *auth.Store) error {
 			Address: "西湖区文新街道丰潭路", TownshipCode: "330106013", CitizenName: "陈女士", CitizenPhone: "13857101234", Channel: cases.ChannelWeb, ChannelRef: "demo-web-1"}, nil},
 		{cases.NewCase{Kind: cases.Complaint, Category: "0102", Content: "文二西路菜场门口流动摊贩占道经营，早上堵得电动车都过不去。",
 			Address: "西湖区文新街道文二西路", TownshipCode: "330106013", CitizenName: "刘先生", CitizenPhone: "13905712345"},
-			func(c *cases.Case) error {
-				_, err := cs.Dispatch(ctx, disp, c.ID, cases.DispatchPlan{Lead: "330106013-ZF", Decision: map[string]any{"demo": true}}, "")
-				return err
-			}},
+			dispatch},
 		{cases.NewCase{Kind: cases.Help, Category: "1101", Content: "翠苑一区从早上开始停水，没有任何通知，家里有老人。",
 			Address: "西湖区翠苑街道翠苑一区", TownshipCode: "330106005", CitizenName: "张阿姨", CitizenPhone: "0571-88001234"},
 			func(c *cases.Case) error {
-				if _, err := cs.Dispatch(ctx, disp, c.ID, cases.DispatchPlan{Lead: "3301-WATER"}, ""); err != nil {
+				if err := dispatch(c); err != nil {
 					return err
 				}
 				_, err := cs.Sign(ctx, water, c.ID, "")
@@ -91,7 +94,7 @@ func Cases(ctx context.Context, cs *cases.Store, as *auth.Store) error {
 		{cases.NewCase{Kind: cases.Complaint, Category: "0501", Content: "文新街道一处工地晚上十一点还在施工打桩，噪音太大影响休息。",
 			Address: "西湖区文新街道", TownshipCode: "330106013", CitizenName: "王先生", CitizenPhone: "13600001111"},
 			func(c *cases.Case) error {
-				if _, err := cs.Dispatch(ctx, disp, c.ID, cases.DispatchPlan{Lead: "330106013-ZF", Co: []string{"330106-ZJJ"}}, ""); err != nil {
+				if err := dispatch(c); err != nil {
 					return err
 				}
 				if _, err := cs.Sign(ctx, zf, c.ID, ""); err != nil {
