@@ -233,6 +233,7 @@ type Case struct {
 	Confidential  bool // 举报: name and phone for the hotline centre only
 	Channel       Channel
 	ChannelRef    string
+	Reporter      string // who filed it through a channel: "app:<key>:<phone>", "grid:<user>", ...
 	State         State
 	ResumeState   State
 	ParentID      *uuid.UUID

@@ -126,6 +126,7 @@ type NewCase struct {
 	Anonymous    bool
 	Channel      Channel
 	ChannelRef   string // call id, app request id, kiosk UUID, ...; unique per channel
+	Reporter     string // who filed it (app user, grid worker, device), to list "my cases"
 	// Data is stored on the registration event (triage suggestion, ...).
 	Data map[string]any
 }
@@ -199,7 +200,7 @@ func PhoneLast4(phone string) string {
 }
 
 const caseCols = `id, tracking_no, county_code, city_code, township_code, kind, category, title, content, address, lat, lon,
-	urgency, citizen_name, citizen_phone, anonymous, confidential, channel, coalesce(channel_ref, ''), state, resume_state, parent_id,
+	urgency, citizen_name, citizen_phone, anonymous, confidential, channel, coalesce(channel_ref, ''), reporter, state, resume_state, parent_id,
 	policy, dispatch_round, dispatched_at, sign_due, due_at, return_until, suspended_at, ext_count, ext_until, ext_reason,
 	return_count, redo_count, urge_count, reply, satisfaction, solved, rated_at, version, created_at, updated_at, closed_at`
 
@@ -210,7 +211,7 @@ func scanCase(row pgx.Row) (*Case, error) {
 	var kind, urg, channel, state, resume, sat string
 	err := row.Scan(&c.ID, &c.TrackingNo, &c.CountyCode, &c.CityCode, &c.TownshipCode, &kind, &c.Category, &c.Title, &c.Content,
 		&c.Address, &lat, &lon, &urg, &c.CitizenName, &c.CitizenPhone, &c.Anonymous, &c.Confidential, &channel, &c.ChannelRef,
-		&state, &resume, &c.ParentID, &policy, &c.DispatchRound, &c.DispatchedAt, &c.SignDue, &c.DueAt, &c.ReturnUntil,
+		&c.Reporter, &state, &resume, &c.ParentID, &policy, &c.DispatchRound, &c.DispatchedAt, &c.SignDue, &c.DueAt, &c.ReturnUntil,
 		&c.SuspendedAt, &c.ExtCount, &c.ExtUntil, &c.ExtReason, &c.ReturnCount, &c.RedoCount, &c.UrgeCount, &c.Reply,
 		&sat, &c.Solved, &c.RatedAt, &c.Version, &c.CreatedAt, &c.UpdatedAt, &c.ClosedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -320,12 +321,12 @@ func (s *Store) create(ctx context.Context, actor auth.Actor, n NewCase) (*Case,
 	no := TrackingNoFrom(now, serial)
 	tag, err := q.Exec(ctx, `INSERT INTO cases (id, tracking_no, county_code, city_code, township_code, kind, category, title, content,
 		address, lat, lon, urgency, citizen_name, citizen_phone, phone_last4, anonymous, confidential, channel, channel_ref,
-		state, policy, version, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,0,$23,$23)
+		state, policy, version, created_at, updated_at, reporter)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,0,$23,$23,$24)
 		ON CONFLICT (channel, channel_ref) WHERE channel_ref IS NOT NULL DO NOTHING`,
 		id, no, n.CountyCode, n.CityCode, n.TownshipCode, string(n.Kind), n.Category, n.Title, n.Content, n.Address, lat, lon,
 		string(n.Urgency), n.CitizenName, n.CitizenPhone, PhoneLast4(n.CitizenPhone), n.Anonymous, n.Kind == Report,
-		string(n.Channel), ref, string(Registered), polJSON, now)
+		string(n.Channel), ref, string(Registered), polJSON, now, n.Reporter)
 	if err != nil {
 		return nil, false, err
 	}

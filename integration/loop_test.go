@@ -11,7 +11,6 @@ import (
 
 	"yici/cases"
 	"yici/internal/auth"
-	"yici/internal/demo"
 )
 
 type caseOut struct {
@@ -28,7 +27,7 @@ type caseOut struct {
 func TestReadiness(t *testing.T) {
 	s := startServer(t)
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code := s.anon().do("GET", p, nil, nil); code != 200 {
+		if code := s.Anon().Do("GET", p, nil, nil); code != 200 {
 			t.Errorf("%s: %d", p, code)
 		}
 	}
@@ -40,37 +39,37 @@ func TestReadiness(t *testing.T) {
 // citizen's satisfied rating on the tracking API.
 func TestWholeLoopOverHTTP(t *testing.T) {
 	s := startServer(t)
-	agent := s.login("agent", demo.Password)
-	disp := s.login("dispatcher", demo.Password)
-	wrong := s.login("beishan-zf", demo.Password)
-	zf := s.login("wenxin-zf", demo.Password)
-	zz := s.login("wenxin-zz", demo.Password)
+	agent := s.Login("agent")
+	disp := s.Login("dispatcher")
+	wrong := s.Login("beishan-zf")
+	zf := s.Login("wenxin-zf")
+	zz := s.Login("wenxin-zz")
 
 	var c caseOut
 	reg := map[string]any{"kind": "举报", "category": "0101", "content": "文新街道某小区顶楼有人在搭建违章阳光房，已经施工三天了。",
 		"address": "西湖区文新街道", "township_code": "330106013", "citizen_name": "匿名举报人甲", "citizen_phone": "13811112222", "call_id": "call-20261127-1"}
-	if code := agent.do("POST", "/api/v1/cases", reg, &c); code != http.StatusCreated {
+	if code := agent.Do("POST", "/api/v1/cases", reg, &c); code != http.StatusCreated {
 		t.Fatalf("register: %d", code)
 	}
 	var again caseOut
-	if code := agent.do("POST", "/api/v1/cases", reg, &again); code != http.StatusOK || again.ID != c.ID {
+	if code := agent.Do("POST", "/api/v1/cases", reg, &again); code != http.StatusOK || again.ID != c.ID {
 		t.Fatalf("retry with the same call id: %d %s vs %s", code, again.ID, c.ID)
 	}
 	act := func(cl *client, action string, body map[string]any, want int) caseOut {
 		t.Helper()
 		var out caseOut
-		if code := cl.do("POST", "/api/v1/cases/"+c.ID+"/"+action, body, &out); code != want {
+		if code := cl.Do("POST", "/api/v1/cases/"+c.ID+"/"+action, body, &out); code != want {
 			t.Fatalf("%s: %d, want %d", action, code, want)
 		}
 		return out
 	}
 	act(disp, "dispatch", map[string]any{"lead": "330106002-ZF", "co": []string{"330106-ZJJ"}}, 200)
 	// Another township's officer cannot see it; the lead of the wrong township can.
-	if code := zf.do("GET", "/api/v1/cases/"+c.ID, nil, nil); code != http.StatusNotFound {
+	if code := zf.Do("GET", "/api/v1/cases/"+c.ID, nil, nil); code != http.StatusNotFound {
 		t.Fatalf("unassigned officer sees the case: %d", code)
 	}
 	var seen caseOut
-	wrong.do("GET", "/api/v1/cases/"+c.ID, nil, &seen)
+	wrong.Do("GET", "/api/v1/cases/"+c.ID, nil, &seen)
 	if seen.CitizenName != cases.ConfidentialName || seen.CitizenPhone != "" {
 		t.Fatalf("the unit sees the reporter: %q %q", seen.CitizenName, seen.CitizenPhone)
 	}
@@ -91,7 +90,7 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 			} `json:"decision"`
 		} `json:"stored"`
 	}
-	agent.do("GET", "/api/v1/cases/"+c.ID+"/route", nil, &route)
+	agent.Do("GET", "/api/v1/cases/"+c.ID+"/route", nil, &route)
 	if n := len(route.Stored); n != 1 || route.Stored[0].Decision.Lead != "330106013-ZF" {
 		t.Fatalf("re-routing decision: %+v", route)
 	}
@@ -118,9 +117,9 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 	act(disp, "approve_review", nil, 200)
 
 	// The citizen rates it on the tracking API.
-	anon := s.anon()
+	anon := s.Anon()
 	var view cases.PublicView
-	if code := anon.do("POST", "/api/v1/track", map[string]string{"tracking_no": c.TrackingNo, "phone_last4": "2222"}, &view); code != 200 {
+	if code := anon.Do("POST", "/api/v1/track", map[string]string{"tracking_no": c.TrackingNo, "phone_last4": "2222"}, &view); code != 200 {
 		t.Fatalf("track: %d", code)
 	}
 	if !view.CanRate || view.Phone != "138****2222" {
@@ -133,25 +132,25 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 		}
 	}
 	var miss map[string]any
-	if code := anon.do("POST", "/api/v1/track", map[string]string{"tracking_no": c.TrackingNo, "phone_last4": "0000"}, &miss); code != http.StatusNotFound {
+	if code := anon.Do("POST", "/api/v1/track", map[string]string{"tracking_no": c.TrackingNo, "phone_last4": "0000"}, &miss); code != http.StatusNotFound {
 		t.Fatalf("wrong phone digits: %d", code)
 	}
 	// Rating as the citizen is the callback of the store with a citizen actor
 	// (the tracking page's form comes with the console issue).
-	id := s.mustCaseID(c.TrackingNo)
+	id := mustCaseID(s, c.TrackingNo)
 	yes := true
 	if _, err := s.App.Cases.Callback(t.Context(), citizen(), id, cases.CallbackResult{Satisfaction: cases.Satisfied, Solved: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	var final caseOut
-	agent.do("GET", "/api/v1/cases/"+c.ID, nil, &final)
+	agent.Do("GET", "/api/v1/cases/"+c.ID, nil, &final)
 	if final.State != "archived" {
 		t.Fatalf("final state %s", final.State)
 	}
 	var evs struct {
 		Events []cases.Event `json:"events"`
 	}
-	agent.do("GET", "/api/v1/cases/"+c.ID+"/events", nil, &evs)
+	agent.Do("GET", "/api/v1/cases/"+c.ID+"/events", nil, &evs)
 	got, err := cases.Replay(evs.Events)
 	if err != nil || got.State != cases.Archived || got.RedoCount != 1 || got.ReturnCount != 1 || got.ExtCount != 1 {
 		t.Fatalf("replay of %d events: %+v %v", len(evs.Events), got, err)
@@ -160,11 +159,11 @@ func TestWholeLoopOverHTTP(t *testing.T) {
 
 func citizen() auth.Actor { return auth.CitizenActor() }
 
-func (s *server) mustCaseID(trackingNo string) uuid.UUID {
-	s.t.Helper()
-	c, err := s.App.Cases.GetByTrackingNo(s.t.Context(), trackingNo)
+func mustCaseID(s *server, trackingNo string) uuid.UUID {
+	s.T.Helper()
+	c, err := s.App.Cases.GetByTrackingNo(s.T.Context(), trackingNo)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	return c.ID
 }

@@ -6,16 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"yici/internal/demo"
 	"yici/router"
 	"yici/router/taxonomy"
 )
 
 func TestRoutingOverHTTP(t *testing.T) {
 	s := startServer(t)
-	agent := s.login("agent", demo.Password)
-	admin := s.login("admin", demo.Password)
-	officer := s.login("wenxin-zf", demo.Password)
+	agent := s.Login("agent")
+	admin := s.Login("admin")
+	officer := s.Login("wenxin-zf")
 
 	// Triage suggests; the agent registers and dispatches by the decision.
 	var sg struct {
@@ -24,29 +23,29 @@ func TestRoutingOverHTTP(t *testing.T) {
 		Urgency      string `json:"urgency"`
 	}
 	text := "杭州市西湖区文新街道有家烧烤店油烟直排，楼上住户窗户都不敢开"
-	if code := s.anon().do("POST", "/api/v1/triage", map[string]string{"text": text}, &sg); code != 200 {
+	if code := s.Anon().Do("POST", "/api/v1/triage", map[string]string{"text": text}, &sg); code != 200 {
 		t.Fatalf("triage: %d", code)
 	}
 	if sg.Category != "0104" || sg.TownshipCode != "330106013" {
 		t.Errorf("triage suggested %+v", sg)
 	}
 	var c caseOut
-	agent.do("POST", "/api/v1/cases", map[string]any{"kind": "投诉", "content": text, "citizen_phone": "13900002222"}, &c)
+	agent.Do("POST", "/api/v1/cases", map[string]any{"kind": "投诉", "content": text, "citizen_phone": "13900002222"}, &c)
 	var res struct {
 		Case     caseOut         `json:"case"`
 		Decision router.Decision `json:"decision"`
 	}
 	// Overriding the lead without a reason is refused.
-	if code := agent.do("POST", "/api/v1/cases/"+c.ID+"/route", map[string]any{"category": "0104", "township_code": "330106013", "lead": "330106-ZFJ"}, nil); code != http.StatusUnprocessableEntity {
+	if code := agent.Do("POST", "/api/v1/cases/"+c.ID+"/route", map[string]any{"category": "0104", "township_code": "330106013", "lead": "330106-ZFJ"}, nil); code != http.StatusUnprocessableEntity {
 		t.Fatalf("override without reason: %d", code)
 	}
-	if code := agent.do("POST", "/api/v1/cases/"+c.ID+"/route", map[string]any{"category": "0104", "township_code": "330106013"}, &res); code != 200 {
+	if code := agent.Do("POST", "/api/v1/cases/"+c.ID+"/route", map[string]any{"category": "0104", "township_code": "330106013"}, &res); code != 200 {
 		t.Fatalf("route: %d", code)
 	}
 	if res.Decision.Lead != "330106013-ZF" || res.Case.State != "pending_sign" || len(res.Decision.Steps) == 0 {
 		t.Fatalf("decision %+v", res.Decision)
 	}
-	if code := officer.do("GET", "/api/v1/cases/"+c.ID+"/route", nil, nil); code != http.StatusForbidden {
+	if code := officer.Do("GET", "/api/v1/cases/"+c.ID+"/route", nil, nil); code != http.StatusForbidden {
 		t.Fatalf("an officer reads routing explanations: %d", code)
 	}
 
@@ -54,7 +53,7 @@ func TestRoutingOverHTTP(t *testing.T) {
 	var divs struct {
 		Divisions []struct{ Code, Name string } `json:"divisions"`
 	}
-	s.anon().do("GET", "/api/v1/divisions?parent=330106", nil, &divs)
+	s.Anon().Do("GET", "/api/v1/divisions?parent=330106", nil, &divs)
 	if len(divs.Divisions) != 12 {
 		t.Errorf("西湖区 has %d townships", len(divs.Divisions))
 	}
@@ -62,7 +61,7 @@ func TestRoutingOverHTTP(t *testing.T) {
 	// Rule sets: agents may not touch them; an invalid set is refused with
 	// the problem named; a valid one is activated.
 	rules := router.DefaultRules(taxonomy.Default())
-	if code := agent.do("POST", "/api/v1/admin/rules", map[string]any{"rules": rules}, nil); code != http.StatusForbidden {
+	if code := agent.Do("POST", "/api/v1/admin/rules", map[string]any{"rules": rules}, nil); code != http.StatusForbidden {
 		t.Fatalf("agent proposing rules: %d", code)
 	}
 	var bad struct {
@@ -78,7 +77,7 @@ func TestRoutingOverHTTP(t *testing.T) {
 		{append(append([]router.Rule(nil), rules...), router.Rule{ID: "x", Category: "0101", LeadUnit: "330106-NOPE"}), "330106-NOPE"},
 		{rules[1:], "0101"}, // 违法建设 left without an owner
 	} {
-		if code := admin.do("POST", "/api/v1/admin/rules", map[string]any{"rules": tc.rules}, &bad); code != http.StatusUnprocessableEntity {
+		if code := admin.Do("POST", "/api/v1/admin/rules", map[string]any{"rules": tc.rules}, &bad); code != http.StatusUnprocessableEntity {
 			t.Fatalf("invalid rules: %d", code)
 		}
 		all := ""
@@ -91,21 +90,21 @@ func TestRoutingOverHTTP(t *testing.T) {
 	}
 	var rs router.RuleSet
 	good := append(rules, router.Rule{ID: "xihu-oil", Category: "0104", Territory: "330106", LeadType: "STJ"})
-	if code := admin.do("POST", "/api/v1/admin/rules", map[string]any{"rules": good, "note": "西湖区油烟改派"}, &rs); code != http.StatusCreated {
+	if code := admin.Do("POST", "/api/v1/admin/rules", map[string]any{"rules": good, "note": "西湖区油烟改派"}, &rs); code != http.StatusCreated {
 		t.Fatalf("propose: %d", code)
 	}
-	if code := admin.do("POST", "/api/v1/admin/rules/"+strconv.Itoa(rs.Version)+"/activate", nil, nil); code != 200 {
+	if code := admin.Do("POST", "/api/v1/admin/rules/"+strconv.Itoa(rs.Version)+"/activate", nil, nil); code != 200 {
 		t.Fatalf("activate: %d", code)
 	}
 	var c2 caseOut
-	agent.do("POST", "/api/v1/cases", map[string]any{"kind": "投诉", "content": text, "township_code": "330106013", "category": "0104", "citizen_phone": "13900002222"}, &c2)
-	agent.do("POST", "/api/v1/cases/"+c2.ID+"/route", map[string]any{}, &res)
+	agent.Do("POST", "/api/v1/cases", map[string]any{"kind": "投诉", "content": text, "township_code": "330106013", "category": "0104", "citizen_phone": "13900002222"}, &c2)
+	agent.Do("POST", "/api/v1/cases/"+c2.ID+"/route", map[string]any{}, &res)
 	if res.Decision.Lead != "330106-STJ" || res.Decision.RuleVersion != rs.Version {
 		t.Fatalf("new rule set not used: %+v", res.Decision)
 	}
 	// Units: deactivate, and the admin sees it.
 	var u router.Unit
-	if code := admin.do("PATCH", "/api/v1/admin/units/330106005-ZF", map[string]any{"merged_into": "330106013-ZF"}, &u); code != 200 || u.Active {
+	if code := admin.Do("PATCH", "/api/v1/admin/units/330106005-ZF", map[string]any{"merged_into": "330106013-ZF"}, &u); code != 200 || u.Active {
 		t.Fatalf("merge unit: %d %+v", code, u)
 	}
 }

@@ -241,8 +241,8 @@ func (s *Service) q(ctx context.Context) interface {
 	return s.db
 }
 
-// record stores a decision with its case.
-func (s *Service) record(ctx context.Context, c *cases.Case, d Decision, applied bool, actor string) error {
+// Record stores a decision with its case.
+func (s *Service) Record(ctx context.Context, c *cases.Case, d Decision, applied bool, actor string) error {
 	b, _ := json.Marshal(d)
 	_, err := s.q(ctx).Exec(ctx, `INSERT INTO routing_decisions (case_id, county_code, rule_version, lead, applied, actor, decision)
 		VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.ID, c.CountyCode, d.RuleVersion, d.Lead, applied, actor, b)
@@ -307,7 +307,7 @@ func (s *Service) Dispatch(ctx context.Context, actor auth.Actor, id uuid.UUID, 
 				reason = "人工改派：" + o.Reason
 			}
 		}
-		if err := s.record(ctx, c, d, true, actor.Name); err != nil {
+		if err := s.Record(ctx, c, d, true, actor.Name); err != nil {
 			return err
 		}
 		out, err = s.cases.Dispatch(ctx, actor, id, plan, reason)
@@ -325,7 +325,7 @@ func (s *Service) Reroute(ctx context.Context, c *cases.Case) (*cases.DispatchPl
 	if err != nil {
 		return nil, err
 	}
-	if err := s.record(ctx, c, d, !d.Queue, "退单后重新路由"); err != nil {
+	if err := s.Record(ctx, c, d, !d.Queue, "退单后重新路由"); err != nil {
 		return nil, err
 	}
 	if d.Queue {
@@ -361,7 +361,7 @@ func (s *Service) Escalate(ctx context.Context, actor auth.Actor, id uuid.UUID, 
 	d.Summary = "升级：" + d.LeadName + " 主办"
 	var out *cases.Case
 	err = s.cases.InTx(ctx, func(ctx context.Context) error {
-		if err := s.record(ctx, c, d, true, actor.Name); err != nil {
+		if err := s.Record(ctx, c, d, true, actor.Name); err != nil {
 			return err
 		}
 		out, err = s.cases.Escalate(ctx, actor, id, cases.DispatchPlan{Lead: up, Co: newCo, Decision: map[string]any{"rule": "escalation", "steps": d.Steps}}, reason)

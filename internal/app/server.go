@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"yici/cases"
+	"yici/channels"
 	"yici/internal/auth"
 	"yici/internal/demo"
 	"yici/internal/httpx"
@@ -35,7 +36,13 @@ type App struct {
 	Units    router.Units
 	Router   *router.Service
 	Triage   *triage.Triager
-	Handler  http.Handler
+	Intake   *channels.Intake
+	Keys     *channels.Keys
+	Files    *channels.Files
+	// Mux holds every route; packages add theirs (tests may too) before
+	// serving. Handler is Mux behind the session and safety middleware.
+	Mux     *http.ServeMux
+	Handler http.Handler
 }
 
 // New assembles the product on env.
@@ -60,7 +67,11 @@ func New(ctx context.Context, env *Env) (*App, error) {
 		return nil, err
 	}
 	a.Cases.SetReroute(a.Router.Reroute)
-	a.Handler = a.routes()
+	a.Files = &channels.Files{Blobs: channels.LocalBlobs{Dir: env.FilesDir()}, Cases: a.Cases}
+	a.Keys = &channels.Keys{DB: env.Pool}
+	a.Intake = &channels.Intake{Cases: a.Cases, Router: a.Router, Validate: channels.NewValidator(a.Tax, a.Terr), Files: a.Files, Log: a.Log}
+	a.Mux = http.NewServeMux()
+	a.Handler = a.routes(a.Mux)
 	return a, nil
 }
 
@@ -91,8 +102,7 @@ func (a *App) Seed(ctx context.Context, withDemo bool) error {
 	return demo.Cases(ctx, a.Cases, a.Auth, a.Router)
 }
 
-func (a *App) routes() http.Handler {
-	mux := http.NewServeMux()
+func (a *App) routes(mux *http.ServeMux) http.Handler {
 	// GET /healthz  anyone: the process is up.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -111,6 +121,7 @@ func (a *App) routes() http.Handler {
 	a.AuthHTTP.Routes(mux)
 	a.Cases.Routes(mux)
 	a.Router.Routes(mux)
+	a.Files.Routes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>一次 Yici · 12345</title>
