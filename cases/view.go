@@ -118,6 +118,15 @@ func (s *Store) Track(ctx context.Context, trackingNo, phoneLast4 string) (*Publ
 	return v, c, err
 }
 
+// PublicViewOf returns the public view of a case the caller already may see.
+func (s *Store) PublicViewOf(ctx context.Context, c *Case) (*PublicView, error) {
+	evs, err := s.Events(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.publicView(ctx, c, evs)
+}
+
 func (s *Store) unitNames(ctx context.Context, ids []string) (map[string]string, error) {
 	names := map[string]string{}
 	if len(ids) == 0 {

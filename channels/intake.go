@@ -26,8 +26,8 @@ type Submission struct {
 	Title        string   `json:"title" validate:"max=100"`
 	Content      string   `json:"content" validate:"required,max=4000"`
 	Address      string   `json:"address" validate:"max=200"`
-	Lat          *float64 `json:"lat" validate:"omitempty,latitude,required_with=Lon"`
-	Lon          *float64 `json:"lon" validate:"omitempty,longitude,required_with=Lat"`
+	Lat          *float64 `json:"lat" validate:"required_with=Lon,omitempty,latitude"`
+	Lon          *float64 `json:"lon" validate:"required_with=Lat,omitempty,longitude"`
 	TownshipCode string   `json:"township_code" validate:"omitempty,township"`
 	CountyCode   string   `json:"county_code" validate:"omitempty,county"`
 	CitizenName  string   `json:"citizen_name" validate:"max=50"`

@@ -38,7 +38,7 @@ func NewValidator(tax *taxonomy.Taxonomy, terr *territory.Territory) *Validator 
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
 		name := strings.SplitN(f.Tag.Get("json"), ",", 2)[0]
 		if name == "-" || name == "" {
-			return f.Name
+			return strings.ToLower(f.Name)
 		}
 		return name
 	})

@@ -12,6 +12,7 @@ import (
 
 	"yici/cases"
 	"yici/channels"
+	"yici/channels/mobile"
 	"yici/internal/auth"
 	"yici/internal/demo"
 	"yici/internal/httpx"
@@ -122,6 +123,7 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.Cases.Routes(mux)
 	a.Router.Routes(mux)
 	a.Files.Routes(mux)
+	mobile.New(a.Intake, a.Keys, a.Files, a.Cases, mobile.Options{}).Register(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>一次 Yici · 12345</title>
