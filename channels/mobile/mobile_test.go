@@ -268,7 +268,7 @@ func TestGridWorker(t *testing.T) {
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	s := apptest.Start(t)
 	var doc struct {
-		OpenAPI string                     `json:"openapi"`
+		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
 	if code := s.Anon().Do("GET", "/api/v1/openapi.json", nil, &doc); code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {

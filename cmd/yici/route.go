@@ -43,7 +43,10 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := app.FromEnv()
 	fs := flags("route", stderr)
 	cfg.DBFlags(fs)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: yici route explain [flags] <tracking number>"); fs.PrintDefaults() }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: yici route explain [flags] <tracking number>")
+		fs.PrintDefaults()
+	}
 	if len(args) == 0 || args[0] != "explain" {
 		fs.Usage()
 		return errors.New("unknown route command")
