@@ -45,7 +45,13 @@ type Store struct {
 	classOf  func(string) string
 	reroute  func(ctx context.Context, c *Case) (*DispatchPlan, error)
 	serials  serials
+	// committed is called after every committed write (the console's
+	// stream wakes its tailer).
+	committed func()
 }
+
+// SetCommitted installs a function called after each committed write.
+func (s *Store) SetCommitted(fn func()) { s.committed = fn }
 
 // NewStore returns a store on db.
 func NewStore(db *pgxpool.Pool, o Options) *Store {
@@ -91,9 +97,13 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return fn(ctx)
 	}
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
+	if err == nil && s.committed != nil {
+		s.committed()
+	}
+	return err
 }
 
 // Tx returns the transaction of ctx (inside InTx).

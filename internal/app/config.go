@@ -28,8 +28,18 @@ type Config struct {
 	MaxConns      int           // YICI_DB_MAX_CONNS: database pool size
 	PublicURL     string        // YICI_PUBLIC_URL: base URL for links (tracking QR codes)
 	ShutdownWait  time.Duration // YICI_SHUTDOWN_WAIT: grace period for requests at shutdown
-	MeiliURL      string        // MEILI_URL: Meilisearch for the knowledge base (optional)
-	MeiliKey      string        // MEILI_KEY: its API key
+	WSSendBuffer  int           // YICI_WS_SEND_BUFFER: messages queued per console connection before it catches up from the ring
+	WSWriteWait   time.Duration // YICI_WS_WRITE_TIMEOUT: a console connection that cannot take a message this long is dropped
+	// Rate limits of the kiosks: requests a minute per kiosk key and per
+	// client address (YICI_KIOSK_KEY_RATE, YICI_KIOSK_IP_RATE), bursts a third.
+	KioskKeyRate, KioskIPRate int
+	// WebRate: web form posts a minute per client address (YICI_WEB_RATE).
+	WebRate int
+	// CTIRequireSignature refuses CTI events without an HMAC signature
+	// (YICI_CTI_REQUIRE_SIGNATURE).
+	CTIRequireSignature bool
+	MeiliURL            string // MEILI_URL: Meilisearch for the knowledge base (optional)
+	MeiliKey            string // MEILI_KEY: its API key
 }
 
 func env(name, def string) string {
@@ -44,6 +54,15 @@ func envBool(name string, def bool) bool {
 		b, err := strconv.ParseBool(v)
 		if err == nil {
 			return b
+		}
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
 		}
 	}
 	return def
@@ -65,21 +84,27 @@ func FromEnv() Config {
 		wait = 10 * time.Second
 	}
 	return Config{
-		DatabaseURL:   env("DATABASE_URL", ""),
-		DataDir:       env("YICI_DATA", "./var"),
-		Addr:          env("YICI_ADDR", ":8080"),
-		Province:      env("YICI_PROVINCE", "33"),
-		Demo:          envBool("YICI_DEMO", true),
-		LogLevel:      env("YICI_LOG_LEVEL", "info"),
-		LogFormat:     env("YICI_LOG_FORMAT", "text"),
-		Origins:       env("YICI_ORIGINS", ""),
-		SecureCookies: envBool("YICI_SECURE_COOKIES", false),
-		HolidaysFile:  env("YICI_HOLIDAYS", ""),
-		MaxConns:      envInt("YICI_DB_MAX_CONNS", 32),
-		PublicURL:     env("YICI_PUBLIC_URL", ""),
-		ShutdownWait:  wait,
-		MeiliURL:      env("MEILI_URL", ""),
-		MeiliKey:      env("MEILI_KEY", ""),
+		DatabaseURL:         env("DATABASE_URL", ""),
+		DataDir:             env("YICI_DATA", "./var"),
+		Addr:                env("YICI_ADDR", ":8080"),
+		Province:            env("YICI_PROVINCE", "33"),
+		Demo:                envBool("YICI_DEMO", true),
+		LogLevel:            env("YICI_LOG_LEVEL", "info"),
+		LogFormat:           env("YICI_LOG_FORMAT", "text"),
+		Origins:             env("YICI_ORIGINS", ""),
+		SecureCookies:       envBool("YICI_SECURE_COOKIES", false),
+		HolidaysFile:        env("YICI_HOLIDAYS", ""),
+		MaxConns:            envInt("YICI_DB_MAX_CONNS", 32),
+		PublicURL:           env("YICI_PUBLIC_URL", ""),
+		ShutdownWait:        wait,
+		WSSendBuffer:        envInt("YICI_WS_SEND_BUFFER", 512),
+		WSWriteWait:         envDuration("YICI_WS_WRITE_TIMEOUT", 10*time.Second),
+		KioskKeyRate:        envInt("YICI_KIOSK_KEY_RATE", 60),
+		KioskIPRate:         envInt("YICI_KIOSK_IP_RATE", 300),
+		WebRate:             envInt("YICI_WEB_RATE", 10),
+		CTIRequireSignature: envBool("YICI_CTI_REQUIRE_SIGNATURE", false),
+		MeiliURL:            env("MEILI_URL", ""),
+		MeiliKey:            env("MEILI_KEY", ""),
 	}
 }
 
@@ -103,6 +128,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxConns, "db-max-conns", c.MaxConns, "database pool size (env YICI_DB_MAX_CONNS)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public base URL for links and QR codes (env YICI_PUBLIC_URL)")
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", c.ShutdownWait, "grace period for requests at shutdown (env YICI_SHUTDOWN_WAIT)")
+	fs.IntVar(&c.WSSendBuffer, "ws-send-buffer", c.WSSendBuffer, "messages queued per console connection before it catches up from the ring (env YICI_WS_SEND_BUFFER)")
+	fs.DurationVar(&c.WSWriteWait, "ws-write-timeout", c.WSWriteWait, "drop a console connection that cannot take a message this long (env YICI_WS_WRITE_TIMEOUT)")
 	fs.StringVar(&c.MeiliURL, "meili-url", c.MeiliURL, "Meilisearch URL for the knowledge base (env MEILI_URL)")
 	fs.StringVar(&c.MeiliKey, "meili-key", c.MeiliKey, "Meilisearch API key (env MEILI_KEY)")
 }

@@ -1,18 +1,27 @@
 package app
 
 import (
+	"bufio"
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"yici/cases"
 	"yici/channels"
+	"yici/channels/cti"
+	"yici/channels/kiosk"
 	"yici/channels/mobile"
+	"yici/channels/web"
+	"yici/console"
 	"yici/internal/auth"
 	"yici/internal/demo"
 	"yici/internal/httpx"
@@ -37,6 +46,7 @@ type App struct {
 	Units    router.Units
 	Router   *router.Service
 	Triage   *triage.Triager
+	Hub      *console.Hub
 	Intake   *channels.Intake
 	Keys     *channels.Keys
 	Files    *channels.Files
@@ -44,6 +54,8 @@ type App struct {
 	// serving. Handler is Mux behind the session and safety middleware.
 	Mux     *http.ServeMux
 	Handler http.Handler
+
+	surfaces map[string]*surface
 }
 
 // New assembles the product on env.
@@ -53,7 +65,9 @@ func New(ctx context.Context, env *Env) (*App, error) {
 	if a.Cal, err = env.Calendar(ctx); err != nil {
 		return nil, err
 	}
-	if a.Terr, err = territory.Load(env.Cfg.Province); err != nil {
+	if env.Cfg.Province == "33" {
+		a.Terr = territory.Zhejiang() // loaded once per process
+	} else if a.Terr, err = territory.Load(env.Cfg.Province); err != nil {
 		return nil, fmt.Errorf("YICI_PROVINCE: %w", err)
 	}
 	a.Tax = taxonomy.Default()
@@ -61,7 +75,12 @@ func New(ctx context.Context, env *Env) (*App, error) {
 	a.AuthHTTP = &auth.HTTP{Store: a.Auth, Secure: env.Cfg.SecureCookies, Origins: env.Cfg.OriginList()}
 	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf})
 	a.Units = router.Units{DB: env.Pool}
-	if a.Triage, err = triage.New(a.Tax, a.Terr); err != nil {
+	if env.Cfg.Province == "33" {
+		a.Triage, err = triage.Default() // trained once per process
+	} else {
+		a.Triage, err = triage.New(a.Tax, a.Terr)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if a.Router, err = router.NewService(ctx, env.Pool, a.Cases, a.Tax, a.Terr, a.Triage, a.Log); err != nil {
@@ -71,6 +90,14 @@ func New(ctx context.Context, env *Env) (*App, error) {
 	a.Files = &channels.Files{Blobs: channels.LocalBlobs{Dir: env.FilesDir()}, Cases: a.Cases}
 	a.Keys = &channels.Keys{DB: env.Pool}
 	a.Intake = &channels.Intake{Cases: a.Cases, Router: a.Router, Validate: channels.NewValidator(a.Tax, a.Terr), Files: a.Files, Log: a.Log}
+	host, _ := os.Hostname()
+	a.Hub = console.NewHub(env.Pool, a.Log, console.Options{Node: fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8]),
+		SendBuffer: env.Cfg.WSSendBuffer, WriteTimeout: env.Cfg.WSWriteWait})
+	a.Hub.SetCanSee(func(actor auth.Actor, id uuid.UUID) bool {
+		c, err := a.Cases.Get(context.Background(), id)
+		return err == nil && cases.CanSee(c, actor)
+	})
+	a.Cases.SetCommitted(a.Hub.Poke)
 	a.Mux = http.NewServeMux()
 	a.Handler = a.routes(a.Mux)
 	return a, nil
@@ -103,7 +130,36 @@ func (a *App) Seed(ctx context.Context, withDemo bool) error {
 	return demo.Cases(ctx, a.Cases, a.Auth, a.Router)
 }
 
+// surface is a part of the site mounted under its patterns whose handler
+// can be rebuilt (with other options, in tests) without touching the rest.
+type surface struct{ mux atomic.Pointer[http.ServeMux] }
+
+func (s *surface) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Load().ServeHTTP(w, r) }
+
+func (a *App) mount(mux *http.ServeMux, name string, patterns []string, build func(*http.ServeMux)) {
+	s := &surface{}
+	m := http.NewServeMux()
+	build(m)
+	s.mux.Store(m)
+	for _, p := range patterns {
+		mux.Handle(p, s)
+	}
+	if a.surfaces == nil {
+		a.surfaces = map[string]*surface{}
+	}
+	a.surfaces[name] = s
+}
+
+// Replace rebuilds a mounted surface (web, cti, kiosk, open311) with
+// build, which registers the surface's routes on the mux it is given.
+func (a *App) Replace(name string, build func(*http.ServeMux)) {
+	m := http.NewServeMux()
+	build(m)
+	a.surfaces[name].mux.Store(m)
+}
+
 func (a *App) routes(mux *http.ServeMux) http.Handler {
+	cfg := a.Env.Cfg
 	// GET /healthz  anyone: the process is up.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -123,11 +179,21 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.Cases.Routes(mux)
 	a.Router.Routes(mux)
 	a.Files.Routes(mux)
+	// GET /console/ws  agents, dispatchers, supervisors, officers (session cookie, allowed origin): the live stream
+	mux.Handle("GET /console/ws", a.Hub.WS(a.Env.Cfg.OriginList()))
 	mobile.New(a.Intake, a.Keys, a.Files, a.Cases, mobile.Options{}).Register(mux)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>一次 Yici · 12345</title>
-<h1>一次 Yici · 12345 政务服务便民热线</h1><p>最多跑一次。</p>`)
+	a.mount(mux, "kiosk", []string{"/api/v1/kiosk/"}, func(m *http.ServeMux) {
+		kiosk.New(a.Intake, a.Keys, a.Cases, a.Tax, a.Terr, kiosk.Options{PublicURL: cfg.PublicURL, Log: a.Log,
+			KeyPerMinute: float64(cfg.KioskKeyRate), KeyBurst: max(1, cfg.KioskKeyRate/3),
+			IPPerMinute: float64(cfg.KioskIPRate), IPBurst: max(1, cfg.KioskIPRate/5)}).Routes(m)
+	})
+	a.mount(mux, "web", []string{"GET /{$}", "/report", "/static/web/"}, func(m *http.ServeMux) {
+		web.New(a.Intake, a.Files, web.Options{PublicURL: cfg.PublicURL, Origins: cfg.OriginList(), Territory: a.Terr,
+			Taxonomy: a.Tax, Log: a.Log, RatePerMinute: float64(cfg.WebRate), Burst: max(1, cfg.WebRate/2)}).Routes(m)
+	})
+	a.mount(mux, "cti", []string{"/api/v1/cti/", "/api/v1/admin/cti/"}, func(m *http.ServeMux) {
+		cti.New(a.Intake, a.Keys, a.Cases, a.Env.Pool, cti.Options{RequireSignature: cfg.CTIRequireSignature, Log: a.Log,
+			OnScreenPop: func(context.Context, cti.ScreenPop) { a.Hub.Poke() }}).Routes(m)
 	})
 	return a.middleware(a.AuthHTTP.Middleware(mux))
 }
@@ -177,8 +243,27 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach the connection (websockets).
+// Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection over (websockets).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the response writer cannot hijack")
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+// Flush sends buffered data.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
@@ -193,6 +278,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.Router.Run(ctx, 500*time.Millisecond)
+	hubDone := make(chan struct{})
+	go func() { a.Hub.Run(ctx); close(hubDone) }()
+	defer func() { <-hubDone }()
 	select {
 	case err := <-errc:
 		return err

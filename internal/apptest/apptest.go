@@ -18,6 +18,8 @@ import (
 	"yici/internal/app"
 	"yici/internal/demo"
 	"yici/internal/pgtest"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 	"yici/router/routertest"
 )
 
@@ -33,23 +35,57 @@ type Server struct {
 // Option changes the configuration or the app before it serves.
 type Option func(*app.Config)
 
-// Start runs Yici on a fresh database (cloned from a template holding the
-// units of Zhejiang) with the demo data; register adds routes to the mux
-// before serving (for packages not wired into the app yet).
+// Demo is a template database with the units of Zhejiang and the demo
+// data (accounts, cases), loaded once per test process.
+var Demo = pgtest.Template{Name: "zhejiang_demo", Setup: func(ctx context.Context, db *pgxpool.Pool) error {
+	if err := routertest.Zhejiang.Setup(ctx, db); err != nil {
+		return err
+	}
+	cfg := app.FromEnv()
+	cfg.DatabaseURL = db.Config().ConnString()
+	cfg.DataDir = os.TempDir()
+	env, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	a, err := app.New(ctx, env)
+	if err != nil {
+		return err
+	}
+	return a.Seed(ctx, true)
+}}
+
+// Start runs Yici on a fresh database (cloned from the Demo template);
+// register adds routes to the mux before serving.
 func Start(t testing.TB, register ...func(a *app.App)) *Server {
 	t.Helper()
-	return StartOn(t, pgtest.NewDatabase(t, routertest.Zhejiang), true, register...)
+	return StartWith(t, pgtest.NewDatabase(t, Demo), false, nil, register...)
+}
+
+// StartConfigured is Start with a change to the configuration.
+func StartConfigured(t testing.TB, configure func(*app.Config)) *Server {
+	t.Helper()
+	return StartWith(t, pgtest.NewDatabase(t, Demo), false, configure)
 }
 
 // StartOn runs another instance on an existing database (seed: load the
 // demo data, for the first instance only).
 func StartOn(t testing.TB, dbURL string, seed bool, register ...func(a *app.App)) *Server {
+	return StartWith(t, dbURL, seed, nil, register...)
+}
+
+// StartWith is StartOn with a change to the configuration.
+func StartWith(t testing.TB, dbURL string, seed bool, configure func(*app.Config), register ...func(a *app.App)) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := app.FromEnv()
 	cfg.DatabaseURL = dbURL
 	cfg.DataDir = t.TempDir()
 	cfg.MaxConns = 16
+	if configure != nil {
+		configure(&cfg)
+	}
 	var log *slog.Logger
 	if os.Getenv("YICI_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,0 +1,7 @@
+package kiosk
+
+// Exported for the external tests.
+var (
+	HintOf      = hintOf
+	ForCitizens = forCitizens
+)
