@@ -3,12 +3,14 @@ package cases
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"yici/internal/auth"
 	"yici/internal/httpx"
+	"yici/internal/ratelimit"
 )
 
 // CaseJSON is a case as staff see it (masked for their role by ForActor).
@@ -138,14 +140,20 @@ func Failure(w http.ResponseWriter, r *http.Request, err error) {
 //	GET  /api/v1/cases/{id}          centre staff; officers of a unit the case was assigned to
 //	GET  /api/v1/cases/{id}/events   the same
 //	POST /api/v1/cases/{id}/{action} staff; the state machine decides per action, role and unit
-//	POST /api/v1/track               anyone: tracking number + last four digits of the phone
+//	GET  /api/v1/queues/{name}       centre staff by queue (see Queues); "unit": an officer's own unit
+//	POST /api/v1/track               anyone: tracking number + last four digits of the phone (throttled)
+//	POST /api/v1/track/rating        anyone with the number and the digits: rate a resolved case, once
 func (s *Store) Routes(mux *http.ServeMux) {
+	s.trackByIP = ratelimit.New(30, 10)
+	s.trackByNo = ratelimit.New(10, 10)
 	staff := []auth.Role{auth.Agent, auth.Dispatcher, auth.Supervisor, auth.Officer}
 	mux.Handle("POST /api/v1/cases", auth.Require(http.HandlerFunc(s.handleRegister), centre...))
 	mux.Handle("GET /api/v1/cases/{id}", auth.Require(http.HandlerFunc(s.handleGet), staff...))
 	mux.Handle("GET /api/v1/cases/{id}/events", auth.Require(http.HandlerFunc(s.handleEvents), staff...))
 	mux.Handle("POST /api/v1/cases/{id}/{action}", auth.Require(http.HandlerFunc(s.handleAction), staff...))
+	mux.Handle("GET /api/v1/queues/{name}", auth.Require(http.HandlerFunc(s.handleQueue), staff...))
 	mux.HandleFunc("POST /api/v1/track", s.handleTrack)
+	mux.HandleFunc("POST /api/v1/track/rating", s.handleRate)
 }
 
 func (s *Store) visible(w http.ResponseWriter, r *http.Request) (*Case, auth.Actor, bool) {
@@ -281,18 +289,91 @@ type TrackRequest struct {
 	PhoneLast4 string `json:"phone_last4"`
 }
 
+// Throttle limits tracking lookups per client address and per tracking
+// number, whether the number exists or not (no oracle): it answers 429
+// itself and returns false when the caller must stop.
+func (s *Store) Throttle(w http.ResponseWriter, r *http.Request, trackingNo string) bool {
+	if ok, wait := s.trackByIP.Allow(ratelimit.ClientIP(r)); !ok {
+		ratelimit.TooMany(w, wait)
+		return false
+	}
+	if ok, wait := s.trackByNo.Allow(NormalizeTrackingNo(trackingNo)); !ok {
+		ratelimit.TooMany(w, wait)
+		return false
+	}
+	return true
+}
+
+// NoMatch is the one answer for a wrong number, wrong digits or no case.
+func NoMatch(w http.ResponseWriter) {
+	httpx.Error(w, http.StatusNotFound, httpx.FieldError{Field: "tracking_no", Rule: "match",
+		MessageZH: "未找到与该受理编号和手机号后四位相符的工单", MessageEN: "no case matches this tracking number and phone digits"})
+}
+
 func (s *Store) handleTrack(w http.ResponseWriter, r *http.Request) {
 	var req TrackRequest
 	if err := httpx.DecodeJSON(w, r, 4096, &req); err != nil {
 		httpx.Fail(w, r, err)
 		return
 	}
-	v, _, err := s.Track(r.Context(), req.TrackingNo, req.PhoneLast4)
-	if errors.Is(err, ErrNotFound) {
-		httpx.Error(w, http.StatusNotFound, httpx.FieldError{Field: "tracking_no", Rule: "match",
-			MessageZH: "未找到与该受理编号和手机号后四位相符的工单", MessageEN: "no case matches this tracking number and phone digits"})
+	if !s.Throttle(w, r, req.TrackingNo) {
 		return
 	}
+	v, _, err := s.Track(r.Context(), req.TrackingNo, req.PhoneLast4)
+	if errors.Is(err, ErrNotFound) {
+		NoMatch(w)
+		return
+	}
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, v)
+}
+
+// RateRequest is the body of POST /api/v1/track/rating.
+type RateRequest struct {
+	TrackingNo   string       `json:"tracking_no"`
+	PhoneLast4   string       `json:"phone_last4"`
+	Satisfaction Satisfaction `json:"satisfaction"`
+	Solved       *bool        `json:"solved"`
+	Comment      string       `json:"comment"`
+}
+
+func (s *Store) handleRate(w http.ResponseWriter, r *http.Request) {
+	var req RateRequest
+	if err := httpx.DecodeJSON(w, r, 8192, &req); err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	if !s.Throttle(w, r, req.TrackingNo) {
+		return
+	}
+	switch req.Satisfaction {
+	case Satisfied, Basic, Dissatisfied:
+	default:
+		httpx.Error(w, http.StatusBadRequest, httpx.FieldError{Field: "satisfaction", Rule: "oneof",
+			MessageZH: "满意度必须是 满意、基本满意 或 不满意", MessageEN: "satisfaction must be satisfied, basic or dissatisfied"})
+		return
+	}
+	if len([]rune(req.Comment)) > 500 {
+		httpx.Error(w, http.StatusBadRequest, httpx.FieldError{Field: "comment", Rule: "max", MessageZH: "评价内容不能超过 500 字", MessageEN: "comment must be at most 500 characters"})
+		return
+	}
+	_, c, err := s.Track(r.Context(), req.TrackingNo, req.PhoneLast4)
+	if errors.Is(err, ErrNotFound) {
+		NoMatch(w)
+		return
+	}
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	if _, err := s.Callback(r.Context(), auth.CitizenActor(), c.ID, CallbackResult{Satisfaction: req.Satisfaction, Solved: req.Solved, Comment: strings.TrimSpace(req.Comment)}); err != nil {
+		Failure(w, r, err)
+		return
+	}
+	v, _, err := s.Track(r.Context(), req.TrackingNo, req.PhoneLast4)
 	if err != nil {
 		httpx.Fail(w, r, err)
 		return

@@ -16,6 +16,7 @@ import (
 
 	"yici/internal/auth"
 	"yici/internal/clock"
+	"yici/internal/ratelimit"
 	"yici/internal/workcal"
 )
 
@@ -48,6 +49,8 @@ type Store struct {
 	// committed is called after every committed write (the console's
 	// stream wakes its tailer).
 	committed func()
+
+	trackByIP, trackByNo *ratelimit.Limiter
 }
 
 // SetCommitted installs a function called after each committed write.
@@ -167,6 +170,9 @@ func (n *NewCase) check() error {
 	}
 	if n.Title == "" {
 		n.Title = TitleOf(n.Content)
+	}
+	if p, ok := NormalizePhone(n.CitizenPhone); ok {
+		n.CitizenPhone = p // one form, so that earlier cases of a caller are found
 	}
 	if utf8.RuneCountInString(n.Title) > 100 {
 		n.Title = string([]rune(n.Title)[:100])

@@ -112,7 +112,11 @@ func (in *Intake) Submit(ctx context.Context, actor auth.Actor, s Submission) (R
 	if err := in.Check(&s); err != nil {
 		return Result{}, err
 	}
-	res := Result{Suggestion: in.Router.Triager().Suggest(s.Content, string(s.Channel))}
+	text := s.Content
+	if s.Address != "" {
+		text += "\n" + s.Address // the address names the township more often than the content
+	}
+	res := Result{Suggestion: in.Router.Triager().Suggest(text, string(s.Channel))}
 	sg := res.Suggestion
 	n := cases.NewCase{Kind: cases.Kind(s.Kind), Category: s.Category, Title: s.Title, Content: s.Content, Address: s.Address,
 		Urgency: cases.Urgency(s.Urgency), TownshipCode: s.TownshipCode, CountyCode: s.CountyCode, CitizenName: s.CitizenName,

@@ -39,7 +39,7 @@ type Item struct {
 	Pop   *ScreenPop // Type "screenpop"
 
 	// Who may see it (not sent).
-	units []string // units ever assigned to the case
+	units []string // units assigned to the case at or before the event
 	agent string   // the screen-pop's agent
 }
 
@@ -106,7 +106,7 @@ SELECT x.tx::text AS tx_text, x.src, x.id, x.body FROM (
       'urgency', c.urgency, 'township', c.township_code, 'action', e.action, 'from', e.from_state, 'to', e.to_state,
       'unit', e.actor_unit, 'unit_name', coalesce(u.name, ''), 'lead', coalesce(e.data->>'lead', ''),
       'reason', CASE WHEN e.public THEN e.reason ELSE '' END, 'public', e.public, 'at', e.at, 'due_at', c.due_at,
-      'units', coalesce((SELECT array_agg(DISTINCT a.unit_id) FROM assignments a WHERE a.case_id = e.case_id), '{}')) AS body
+      'units', coalesce((SELECT array_agg(DISTINCT a.unit_id) FROM assignments a WHERE a.case_id = e.case_id AND a.dispatched_at <= e.at), '{}')) AS body
     FROM case_events e JOIN cases c ON c.id = e.case_id LEFT JOIN units u ON u.id = e.actor_unit
   UNION ALL
   SELECT p.tx, 1 AS src, p.id, jsonb_build_object('call_id', p.call_id, 'caller', p.caller, 'agent', p.agent,

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -218,10 +219,18 @@ func (a *App) middleware(next http.Handler) http.Handler {
 					httpx.Error(sw, http.StatusInternalServerError, httpx.FieldError{Rule: "internal", MessageZH: "服务器内部错误", MessageEN: "internal error"})
 				}
 			}
-			a.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+			a.Log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status, "dur", time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logPath hides secrets that travel in paths (the CTI installation token).
+func logPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/api/v1/cti/"); ok && !strings.Contains(rest, "/") && rest != "screenpops" {
+		return "/api/v1/cti/{token}"
+	}
+	return p
 }
 
 type statusWriter struct {

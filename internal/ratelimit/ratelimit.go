@@ -1,4 +1,6 @@
-package channels
+// Package ratelimit keeps token buckets per client (an address, a key) and
+// answers 429 with Retry-After when one is empty.
+package ratelimit
 
 import (
 	"math"
@@ -30,7 +32,7 @@ type bucket struct {
 }
 
 // NewLimiter allows perMinute requests a minute with bursts of burst.
-func NewLimiter(perMinute float64, burst int) *Limiter {
+func New(perMinute float64, burst int) *Limiter {
 	return &Limiter{Rate: rate.Limit(perMinute / 60), Burst: burst, buckets: map[string]*bucket{}}
 }
 
