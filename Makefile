@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Per-target time for the short fuzz runs of `make test`; `make fuzz` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test vet unit fuzz fuzz-short bench postgres clean
+.PHONY: all build run test vet unit fuzz fuzz-short bench postgres chromium clean
 
 all: build
 
@@ -18,10 +18,13 @@ run: build postgres
 	./$(BIN) serve
 
 ## test: the whole suite against a real PostgreSQL that the tests start themselves
-test: postgres vet unit fuzz-short
+test: postgres chromium vet unit fuzz-short
 
 postgres:
 	@scripts/ensure-postgres
+
+chromium:
+	@scripts/ensure-chromium
 
 vet:
 	$(GO) vet ./...

@@ -21,6 +21,7 @@ import (
 	"yici/channels/cti"
 	"yici/channels/kiosk"
 	"yici/channels/mobile"
+	"yici/channels/open311"
 	"yici/channels/web"
 	"yici/console"
 	"yici/internal/auth"
@@ -191,6 +192,9 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.mount(mux, "web", []string{"GET /{$}", "/report", "/static/web/"}, func(m *http.ServeMux) {
 		web.New(a.Intake, a.Files, web.Options{PublicURL: cfg.PublicURL, Origins: cfg.OriginList(), Territory: a.Terr,
 			Taxonomy: a.Tax, Log: a.Log, RatePerMinute: float64(cfg.WebRate), Burst: max(1, cfg.WebRate/2)}).Routes(m)
+	})
+	a.mount(mux, "open311", []string{"/open311/"}, func(m *http.ServeMux) {
+		open311.New(a.Intake, a.Keys, a.Cases, a.Tax, open311.Options{PublicURL: cfg.PublicURL, Log: a.Log}).Routes(m)
 	})
 	a.mount(mux, "cti", []string{"/api/v1/cti/", "/api/v1/admin/cti/"}, func(m *http.ServeMux) {
 		cti.New(a.Intake, a.Keys, a.Cases, a.Env.Pool, cti.Options{RequireSignature: cfg.CTIRequireSignature, Log: a.Log,

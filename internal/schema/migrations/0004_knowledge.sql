@@ -53,7 +53,8 @@ CREATE INDEX kb_versions_review ON kb_versions (status, updated_at) WHERE status
 -- tsvector of our own terms (character bigrams, Latin words) whose
 -- positions say the field: title 1–127, question 128–1023, tags and
 -- synonyms 1024–2047, body 2048–16383 (so term frequency per field can be
--- read back for BM25F). Filters are plain columns.
+-- read back for BM25F). Filters are plain columns; the row stays narrow so
+-- that the first, cheap ranking reads few pages.
 CREATE TABLE kb_search (
     article_id  text PRIMARY KEY REFERENCES kb_articles(id),
     version     integer NOT NULL,
@@ -62,11 +63,9 @@ CREATE TABLE kb_search (
     categories  text[] NOT NULL,                  -- codes and their two-digit groups
     valid_from  date NOT NULL DEFAULT '-infinity',
     valid_until date NOT NULL DEFAULT 'infinity', -- exclusive
-    title       text NOT NULL,
     title_key   text NOT NULL,                    -- the title in pg_trgm-friendly ASCII (see knowledge.TitleKey)
     lens        integer[] NOT NULL,               -- terms per field: title, question, keywords, body
-    terms       tsvector NOT NULL,
-    head        tsvector NOT NULL                 -- the terms of title, question and keywords (small: stays in the row)
+    terms       tsvector NOT NULL                 -- large: out of the row (TOAST), read for the few best candidates only
 );
 CREATE INDEX kb_search_terms ON kb_search USING gin (terms);
 CREATE INDEX kb_search_title ON kb_search USING gin (title_key gin_trgm_ops);
