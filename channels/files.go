@@ -216,9 +216,25 @@ func (f *Files) Attach(ctx context.Context, actor auth.Actor, c *cases.Case, fil
 		for i, s := range files {
 			names[i] = s.SHA256
 		}
-		_, err := f.Cases.Note(ctx, actor, c.ID, note, true, map[string]any{"attachments": names})
+		// A citizen's addition is public; staff files are for staff.
+		_, err := f.Cases.Note(ctx, actor, c.ID, note, actor.Role == auth.Citizen, map[string]any{"attachments": names})
 		return err
 	})
+}
+
+func (f *Files) visibleCase(w http.ResponseWriter, r *http.Request) (*cases.Case, bool) {
+	actor, _ := auth.FromContext(r.Context())
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		cases.Failure(w, r, cases.ErrNotFound)
+		return nil, false
+	}
+	c, err := f.Cases.Get(r.Context(), id)
+	if err != nil || !cases.CanSee(c, actor) {
+		cases.Failure(w, r, cases.ErrNotFound)
+		return nil, false
+	}
+	return c, true
 }
 
 // List returns the attachments of a case.
@@ -267,10 +283,68 @@ func (f *Files) Serve(w http.ResponseWriter, r *http.Request, a Attachment) {
 	io.Copy(w, rc)
 }
 
-// Routes registers the attachment endpoint:
+// Routes registers the attachment endpoints:
 //
-//	GET /api/v1/attachments/{id}  centre staff, and officers of a unit the case was assigned to
+//	GET  /api/v1/attachments/{id}        centre staff, and officers of a unit the case was assigned to
+//	GET  /api/v1/cases/{id}/attachments  the same: the list of a case's files
+//	POST /api/v1/cases/{id}/attachments  the same: add photos or documents (multipart "file", "note")
 func (f *Files) Routes(mux *http.ServeMux) {
+	staff := []auth.Role{auth.Agent, auth.Dispatcher, auth.Supervisor, auth.Officer}
+	mux.Handle("GET /api/v1/cases/{id}/attachments", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := f.visibleCase(w, r)
+		if !ok {
+			return
+		}
+		list, err := f.List(r.Context(), c.ID)
+		if err != nil {
+			httpx.Fail(w, r, err)
+			return
+		}
+		httpx.JSON(w, http.StatusOK, map[string]any{"attachments": list})
+	}), staff...))
+	mux.Handle("POST /api/v1/cases/{id}/attachments", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, _ := auth.FromContext(r.Context())
+		c, ok := f.visibleCase(w, r)
+		if !ok {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFiles*MaxFileSize+1<<20)
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			httpx.Error(w, http.StatusBadRequest, httpx.FieldError{Field: "file", Rule: "multipart", MessageZH: "上传内容格式错误或过大", MessageEN: "malformed or oversized multipart body"})
+			return
+		}
+		defer r.MultipartForm.RemoveAll()
+		fhs := r.MultipartForm.File["file"]
+		if len(fhs) == 0 || len(fhs) > MaxFiles {
+			httpx.Error(w, http.StatusBadRequest, httpx.FieldError{Field: "file", Rule: "count", MessageZH: "请选择 1 到 6 个文件", MessageEN: "give 1 to 6 files"})
+			return
+		}
+		var stored []Stored
+		for _, fh := range fhs {
+			fl, err := fh.Open()
+			if err != nil {
+				httpx.Fail(w, r, err)
+				return
+			}
+			st, err := f.Store(r.Context(), fh.Filename, fl)
+			fl.Close()
+			if err != nil {
+				httpx.Fail(w, r, err)
+				return
+			}
+			stored = append(stored, st)
+		}
+		note := CleanText(r.FormValue("note"))
+		if note == "" {
+			note = "上传附件"
+		}
+		if err := f.Attach(r.Context(), actor, c, stored, note); err != nil {
+			cases.Failure(w, r, err)
+			return
+		}
+		list, _ := f.List(r.Context(), c.ID)
+		httpx.JSON(w, http.StatusCreated, map[string]any{"attachments": list})
+	}), staff...))
 	mux.Handle("GET /api/v1/attachments/{id}", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, _ := auth.FromContext(r.Context())
 		id, err := uuid.Parse(r.PathValue("id"))

@@ -181,6 +181,7 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.Cases.Routes(mux)
 	a.Router.Routes(mux)
 	a.Files.Routes(mux)
+	(&console.Pages{Cases: a.Cases, Auth: a.AuthHTTP, Tax: a.Tax, Terr: a.Terr, Log: a.Log}).Routes(mux)
 	// GET /console/ws  agents, dispatchers, supervisors, officers (session cookie, allowed origin): the live stream
 	mux.Handle("GET /console/ws", a.Hub.WS(a.Env.Cfg.OriginList()))
 	mobile.New(a.Intake, a.Keys, a.Files, a.Cases, mobile.Options{}).Register(mux)

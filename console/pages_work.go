@@ -1,0 +1,6 @@
+package console
+
+import "net/http"
+
+// workRoutes: the officers' workbench (filled by the workbench's work).
+func (p *Pages) workRoutes(mux *http.ServeMux) {}
