@@ -154,6 +154,7 @@ func (s *Store) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/queues/{name}", auth.Require(http.HandlerFunc(s.handleQueue), staff...))
 	mux.HandleFunc("POST /api/v1/track", s.handleTrack)
 	mux.HandleFunc("POST /api/v1/track/rating", s.handleRate)
+	s.policyRoutes(mux)
 }
 
 func (s *Store) visible(w http.ResponseWriter, r *http.Request) (*Case, auth.Actor, bool) {
@@ -252,6 +253,8 @@ func (s *Store) handleAction(w http.ResponseWriter, r *http.Request) {
 		out, err = s.Urge(ctx, actor, c.ID, req.Until, req.Reason)
 	case ActNote:
 		out, err = s.Note(ctx, actor, c.ID, req.Reason, req.Public, nil)
+	case ActCallbackAttempt:
+		out, err = s.CallbackAttempt(ctx, actor, c.ID, req.Reason)
 	case ActMerge:
 		parent, perr := uuid.Parse(req.Parent)
 		if perr != nil {

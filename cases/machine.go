@@ -34,6 +34,10 @@ const (
 	ActRedo             Action = "redo"              // 重办
 	ActUrge             Action = "urge"              // 督办
 	ActEscalate         Action = "escalate"          // 升级至县级
+	ActDeadlineWarning  Action = "deadline_warning"  // 临期预警 (80%)
+	ActDeadlineOverdue  Action = "deadline_overdue"  // 超期催办 (100%)
+	ActCallbackAttempt  Action = "callback_attempt"  // 回访未接通
+	ActReapplyPolicy    Action = "reapply_policy"    // 重新适用时限政策
 	ActMerge            Action = "merge"             // 并单
 	ActFollowParent     Action = "follow_parent"     // 随主件办结
 	ActNote             Action = "note"              // 补充说明 / 内部备注
@@ -82,6 +86,14 @@ func (a Action) Label() string {
 		return "督办"
 	case ActEscalate:
 		return "升级至县级办理"
+	case ActDeadlineWarning:
+		return "临期预警"
+	case ActDeadlineOverdue:
+		return "超期催办"
+	case ActCallbackAttempt:
+		return "回访未接通"
+	case ActReapplyPolicy:
+		return "重新适用时限"
 	case ActMerge:
 		return "并单"
 	case ActFollowParent:
@@ -202,6 +214,10 @@ var rules = map[Action]rule{
 	ActUrge:             {from: []State{PendingDispatch, PendingSign, InProgress, ReturnRequested, PendingReview, Suspended}, roles: roles(auth.Supervisor), needsReason: true},
 	ActMerge:            {from: []State{Registered, PendingDispatch, PendingSign}, roles: centre, needsReason: true},
 	ActEscalate:         {from: []State{PendingSign, InProgress}, roles: roles(auth.Dispatcher, auth.Supervisor, auth.System), needsReason: true},
+	ActDeadlineWarning:  {from: []State{PendingSign, InProgress, ReturnRequested, PendingCallback}, roles: roles(auth.System)},
+	ActDeadlineOverdue:  {from: []State{PendingSign, InProgress, ReturnRequested, PendingCallback}, roles: roles(auth.System)},
+	ActCallbackAttempt:  {from: []State{PendingCallback}, roles: with(centre, auth.System)},
+	ActReapplyPolicy:    {from: []State{PendingSign, InProgress, ReturnRequested, PendingReview, Suspended}, roles: roles(auth.Supervisor, auth.Admin, auth.System), needsReason: true},
 	ActFollowParent:     {from: []State{Merged}, roles: roles(auth.System)},
 	ActNote:             {from: openStates, roles: with(centre, auth.Officer, auth.Citizen, auth.Grid, auth.System), officers: anyUnit},
 }

@@ -37,6 +37,10 @@ var expected = map[Action]struct{ from, who string }{
 	ActMerge:            {"registered pending_dispatch pending_sign", "agent dispatcher supervisor"},
 	ActFollowParent:     {"merged", "system"},
 	ActEscalate:         {"pending_sign in_progress", "dispatcher supervisor system"},
+	ActDeadlineWarning:  {"pending_sign in_progress return_requested pending_callback", "system"},
+	ActDeadlineOverdue:  {"pending_sign in_progress return_requested pending_callback", "system"},
+	ActCallbackAttempt:  {"pending_callback", "agent dispatcher supervisor system"},
+	ActReapplyPolicy:    {"pending_sign in_progress return_requested pending_review suspended", "supervisor admin system"},
 	ActNote:             {"registered pending_dispatch pending_sign in_progress return_requested pending_review pending_callback suspended", "agent dispatcher supervisor officer:lead officer:co citizen grid system"},
 }
 

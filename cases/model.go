@@ -250,6 +250,7 @@ type Case struct {
 	ReturnCount   int
 	RedoCount     int
 	UrgeCount     int
+	CallbackTries int
 	Reply         string
 	Satisfaction  Satisfaction
 	Solved        *bool

@@ -15,6 +15,8 @@ type Policy struct {
 	Return       workcal.Span `json:"return"`        // 退单 allowed within, from dispatch
 	Resolve      workcal.Span `json:"resolve"`       // 办结 within, from dispatch
 	MaxExtension workcal.Span `json:"max_extension"` // one extension up to this without a supervisor
+	SignGrace    workcal.Span `json:"sign_grace"`    // overdue for sign-for this long: escalate
+	ResolveGrace workcal.Span `json:"resolve_grace"` // overdue for resolution this long: escalate
 	Rules        []string     `json:"rules"`         // the rules that gave the values
 }
 
@@ -34,6 +36,8 @@ type PolicyRule struct {
 	Return       *workcal.Span `json:"return,omitempty"`
 	Resolve      *workcal.Span `json:"resolve,omitempty"`
 	MaxExtension *workcal.Span `json:"max_extension,omitempty"`
+	SignGrace    *workcal.Span `json:"sign_grace,omitempty"`
+	ResolveGrace *workcal.Span `json:"resolve_grace,omitempty"`
 }
 
 // PolicySet is a versioned list of rules.
@@ -57,7 +61,8 @@ func span(s string) *workcal.Span {
 // at most 10 working days without a supervisor's approval.
 func DefaultPolicies() PolicySet {
 	return PolicySet{Version: 1, Rules: []PolicyRule{
-		{Name: "默认", Priority: 0, Sign: span("2wh"), Return: span("2wd"), Resolve: span("15wd"), MaxExtension: span("10wd")},
+		{Name: "默认", Priority: 0, Sign: span("2wh"), Return: span("2wd"), Resolve: span("15wd"), MaxExtension: span("10wd"),
+			SignGrace: span("2wh"), ResolveGrace: span("1wd")},
 		{Name: "咨询", Kind: Consultation, Priority: 10, Resolve: span("2wd")},
 		{Name: "求助", Kind: Help, Priority: 10, Resolve: span("10wd")},
 		{Name: "建议", Kind: Suggestion, Priority: 10, Resolve: span("10wd")},
@@ -65,17 +70,17 @@ func DefaultPolicies() PolicySet {
 		{Name: "举报", Kind: Report, Priority: 10, Resolve: span("15wd")},
 		{Name: "表扬", Kind: Praise, Priority: 10, Resolve: span("5wd")},
 		{Name: "其他", Kind: Other, Priority: 10, Resolve: span("5wd")},
-		{Name: "公用事业", Class: "utility", Priority: 20, Sign: span("2h"), Resolve: span("24h")},
-		{Name: "紧急", Urgency: Urgent, Priority: 30, Sign: span("1wh"), Resolve: span("1wd")},
-		{Name: "特急", Urgency: Emergency, Priority: 40, Sign: span("1h"), Resolve: span("2h")},
+		{Name: "公用事业", Class: "utility", Priority: 20, Sign: span("2h"), Resolve: span("24h"), SignGrace: span("1h"), ResolveGrace: span("4h")},
+		{Name: "紧急", Urgency: Urgent, Priority: 30, Sign: span("1wh"), Resolve: span("1wd"), ResolveGrace: span("4wh")},
+		{Name: "特急", Urgency: Emergency, Priority: 40, Sign: span("1h"), Resolve: span("2h"), SignGrace: span("1h"), ResolveGrace: span("2h")},
 	}}
 }
 
 // Validate checks a policy set: the catch-all rule must set every deadline.
 func (ps PolicySet) Validate() error {
 	p := ps.Resolve("", "", "", "")
-	if p.Sign.N == 0 || p.Return.N == 0 || p.Resolve.N == 0 || p.MaxExtension.N == 0 {
-		return fmt.Errorf("policy set %d: a rule matching every case must set sign, return, resolve and max_extension", ps.Version)
+	if p.Sign.N == 0 || p.Return.N == 0 || p.Resolve.N == 0 || p.MaxExtension.N == 0 || p.SignGrace.N == 0 || p.ResolveGrace.N == 0 {
+		return fmt.Errorf("policy set %d: a rule matching every case must set sign, return, resolve, max_extension, sign_grace and resolve_grace", ps.Version)
 	}
 	for i, r := range ps.Rules {
 		if r.Name == "" {
@@ -104,8 +109,8 @@ func (r PolicyRule) rank() int { return r.Priority*100 + len(r.Region) }
 // urgency and region (its county code, or a shorter known prefix).
 func (ps PolicySet) Resolve(kind Kind, class string, urg Urgency, region string) Policy {
 	p := Policy{Version: ps.Version}
-	best := [4]int{-1, -1, -1, -1}
-	names := [4]string{}
+	best := [6]int{-1, -1, -1, -1, -1, -1}
+	names := [6]string{}
 	for _, r := range ps.Rules {
 		if !r.matches(kind, class, urg, region) {
 			continue
@@ -120,6 +125,8 @@ func (ps PolicySet) Resolve(kind Kind, class string, urg Urgency, region string)
 		set(1, &p.Return, r.Return)
 		set(2, &p.Resolve, r.Resolve)
 		set(3, &p.MaxExtension, r.MaxExtension)
+		set(4, &p.SignGrace, r.SignGrace)
+		set(5, &p.ResolveGrace, r.ResolveGrace)
 	}
 	seen := map[string]bool{}
 	for _, n := range names {

@@ -136,6 +136,10 @@ func Replay(events []Event) (Rebuilt, error) {
 			r.UrgeCount++
 		case ActCallback:
 			r.Satisfaction = Satisfaction(dataString(e.Data, "satisfaction"))
+		case ActCallbackAttempt:
+			if e.To == Archived {
+				r.Satisfaction = Unreachable
+			}
 		case ActAnswer, ActFollowParent:
 			r.Reply = e.Reason
 		case ActMerge:

@@ -436,6 +436,12 @@ func TestRebuildFromEventsRandomWalks(t *testing.T) {
 				next, err = s.Redo(ctx, actor, id, nil, "重办")
 			case ActUrge:
 				next, err = s.Urge(ctx, actor, id, nil, "请加快")
+			case ActDeadlineWarning, ActDeadlineOverdue:
+				next, err = s.deadlineStep(ctx, actor, id, act, TimerResolveDue, clk.Now(), "时限")
+			case ActCallbackAttempt:
+				next, err = s.CallbackAttempt(ctx, actor, id, "未接通")
+			case ActReapplyPolicy:
+				next, err = s.ReapplyPolicy(ctx, actor, id, "新政策")
 			case ActEscalate:
 				next, err = s.Escalate(ctx, actor, id, DispatchPlan{Lead: "330106-ZFJ", Co: []string{units[rng.IntN(3)]}}, "超期升级")
 			case ActNote:

@@ -64,6 +64,9 @@ func (s *Store) transition(ctx context.Context, id uuid.UUID, actor auth.Actor, 
 		if c.State != from {
 			return fmt.Errorf("cases: %s left state %s but its events end in %s", act, c.State, from)
 		}
+		if err := s.syncTimers(ctx, c); err != nil {
+			return err
+		}
 		out = c
 		return nil
 	})

@@ -5,12 +5,14 @@ package app
 
 import (
 	"flag"
+
 	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"yici/internal/clock"
 )
 
 // Config is every setting, read from the environment; flags override.
@@ -38,8 +40,13 @@ type Config struct {
 	// CTIRequireSignature refuses CTI events without an HMAC signature
 	// (YICI_CTI_REQUIRE_SIGNATURE).
 	CTIRequireSignature bool
-	MeiliURL            string // MEILI_URL: Meilisearch for the knowledge base (optional)
-	MeiliKey            string // MEILI_KEY: its API key
+	// SchedulerEvery is how often each node fires due deadline timers
+	// (YICI_SCHEDULER_INTERVAL; 0 turns the scheduler off on this node).
+	SchedulerEvery time.Duration
+	// Clock drives deadlines and timers (tests set a controllable one).
+	Clock    clock.Clock
+	MeiliURL string // MEILI_URL: Meilisearch for the knowledge base (optional)
+	MeiliKey string // MEILI_KEY: its API key
 }
 
 func env(name, def string) string {
@@ -103,6 +110,7 @@ func FromEnv() Config {
 		KioskIPRate:         envInt("YICI_KIOSK_IP_RATE", 300),
 		WebRate:             envInt("YICI_WEB_RATE", 10),
 		CTIRequireSignature: envBool("YICI_CTI_REQUIRE_SIGNATURE", false),
+		SchedulerEvery:      envDuration("YICI_SCHEDULER_INTERVAL", time.Second),
 		MeiliURL:            env("MEILI_URL", ""),
 		MeiliKey:            env("MEILI_KEY", ""),
 	}

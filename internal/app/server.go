@@ -37,21 +37,22 @@ import (
 
 // App is the assembled product on an open database.
 type App struct {
-	Env      *Env
-	Log      *slog.Logger
-	Cal      *workcal.Calendar
-	Terr     *territory.Territory
-	Tax      *taxonomy.Taxonomy
-	Auth     *auth.Store
-	AuthHTTP *auth.HTTP
-	Cases    *cases.Store
-	Units    router.Units
-	Router   *router.Service
-	Triage   *triage.Triager
-	Hub      *console.Hub
-	Intake   *channels.Intake
-	Keys     *channels.Keys
-	Files    *channels.Files
+	Env       *Env
+	Log       *slog.Logger
+	Cal       *workcal.Calendar
+	Terr      *territory.Territory
+	Tax       *taxonomy.Taxonomy
+	Auth      *auth.Store
+	AuthHTTP  *auth.HTTP
+	Cases     *cases.Store
+	Units     router.Units
+	Router    *router.Service
+	Triage    *triage.Triager
+	Hub       *console.Hub
+	Scheduler *cases.Scheduler
+	Intake    *channels.Intake
+	Keys      *channels.Keys
+	Files     *channels.Files
 	// Mux holds every route; packages add theirs (tests may too) before
 	// serving. Handler is Mux behind the session and safety middleware.
 	Mux     *http.ServeMux
@@ -75,7 +76,10 @@ func New(ctx context.Context, env *Env) (*App, error) {
 	a.Tax = taxonomy.Default()
 	a.Auth = auth.NewStore(env.Pool)
 	a.AuthHTTP = &auth.HTTP{Store: a.Auth, Secure: env.Cfg.SecureCookies, Origins: env.Cfg.OriginList()}
-	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf})
+	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf, Clock: env.Cfg.Clock})
+	if err := a.Cases.UsePolicyStore(ctx); err != nil {
+		return nil, fmt.Errorf("deadline policy: %w", err)
+	}
 	a.Units = router.Units{DB: env.Pool}
 	if env.Cfg.Province == "33" {
 		a.Triage, err = triage.Default() // trained once per process
@@ -89,6 +93,10 @@ func New(ctx context.Context, env *Env) (*App, error) {
 		return nil, err
 	}
 	a.Cases.SetReroute(a.Router.Reroute)
+	a.Scheduler = &cases.Scheduler{Store: a.Cases, Log: a.Log, Escalate: func(ctx context.Context, actor auth.Actor, id uuid.UUID, reason string) error {
+		_, err := a.Router.Escalate(ctx, actor, id, reason)
+		return err
+	}}
 	a.Files = &channels.Files{Blobs: channels.LocalBlobs{Dir: env.FilesDir()}, Cases: a.Cases}
 	a.Keys = &channels.Keys{DB: env.Pool}
 	a.Intake = &channels.Intake{Cases: a.Cases, Router: a.Router, Validate: channels.NewValidator(a.Tax, a.Terr), Files: a.Files, Log: a.Log}
@@ -292,6 +300,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.Router.Run(ctx, 500*time.Millisecond)
+	go a.Cases.RunPolicies(ctx, 500*time.Millisecond)
+	if every := a.Env.Cfg.SchedulerEvery; every > 0 {
+		go a.Scheduler.Run(ctx, every)
+	}
 	hubDone := make(chan struct{})
 	go func() { a.Hub.Run(ctx); close(hubDone) }()
 	defer func() { <-hubDone }()
