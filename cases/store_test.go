@@ -205,12 +205,12 @@ func TestWholeLoop(t *testing.T) {
 		t.Fatalf("unassigned unit signed: %v", err)
 	}
 	clk.Advance(time.Hour)
-	c = step(s.RequestReturn(ctx, otherOff, id, "宝石山属北山街道辖区，非本街道"))
+	step(s.RequestReturn(ctx, otherOff, id, "宝石山属北山街道辖区，非本街道"))
 	c = step(s.ApproveReturn(ctx, dispatcher, id, "同意"))
 	if c.State != PendingDispatch || c.ReturnCount != 1 {
 		t.Fatalf("after return: %s %d", c.State, c.ReturnCount)
 	}
-	c = step(s.Dispatch(ctx, dispatcher, id, DispatchPlan{Lead: "330106001-ZF", Co: []string{"330106-ZJJ"}}, "改派北山街道"))
+	step(s.Dispatch(ctx, dispatcher, id, DispatchPlan{Lead: "330106001-ZF", Co: []string{"330106-ZJJ"}}, "改派北山街道"))
 	c = step(s.Sign(ctx, coOff, id, ""))
 	if c.State != PendingSign {
 		t.Fatalf("a co-unit's sign-for started the case: %s", c.State)
@@ -225,17 +225,17 @@ func TestWholeLoop(t *testing.T) {
 		t.Fatalf("due %v, want 15 working days from dispatch %v", due, want)
 	}
 	until := s.cal.AddWorkingDays(due, 5)
-	c = step(s.RequestExtension(ctx, leadOff, id, until, "需协调城管与市场监管联合执法"))
+	step(s.RequestExtension(ctx, leadOff, id, until, "需协调城管与市场监管联合执法"))
 	c = step(s.ApproveExtension(ctx, dispatcher, id, "同意延期"))
 	if !c.DueAt.Equal(until) || c.ExtCount != 1 {
 		t.Fatalf("extension: due %v ext %d", c.DueAt, c.ExtCount)
 	}
 	// A second extension needs a supervisor.
-	c = step(s.RequestExtension(ctx, leadOff, id, s.cal.AddWorkingDays(until, 2), "再延"))
+	step(s.RequestExtension(ctx, leadOff, id, s.cal.AddWorkingDays(until, 2), "再延"))
 	if _, err := s.ApproveExtension(ctx, dispatcher, id, ""); !errors.Is(err, ErrNeedsHigher) {
 		t.Fatalf("second extension by a dispatcher: %v", err)
 	}
-	c = step(s.RejectExtension(ctx, supervisor, id, "不再延期"))
+	step(s.RejectExtension(ctx, supervisor, id, "不再延期"))
 	c = step(s.Reply(ctx, coOff, id, "已配合核查摊位占道情况", "协办意见"))
 	if c.State != InProgress {
 		t.Fatalf("co reply moved the case: %s", c.State)
@@ -244,15 +244,15 @@ func TestWholeLoop(t *testing.T) {
 	if c.State != PendingReview {
 		t.Fatalf("after lead reply: %s", c.State)
 	}
-	c = step(s.ApproveReview(ctx, agent, id, ""))
+	step(s.ApproveReview(ctx, agent, id, ""))
 	no := false
 	c = step(s.Callback(ctx, agent, id, CallbackResult{Satisfaction: Dissatisfied, Solved: &no, Comment: "晚上又出摊了"}))
 	if c.State != PendingSign || c.RedoCount != 1 || c.LeadAssignment().UnitID != "330106001-ZF" {
 		t.Fatalf("after dissatisfied callback: %s redo %d", c.State, c.RedoCount)
 	}
-	c = step(s.Sign(ctx, leadOff, id, ""))
-	c = step(s.Reply(ctx, leadOff, id, "已联合市场监管取缔，设置禁止摆摊标志。", ""))
-	c = step(s.ApproveReview(ctx, dispatcher, id, ""))
+	step(s.Sign(ctx, leadOff, id, ""))
+	step(s.Reply(ctx, leadOff, id, "已联合市场监管取缔，设置禁止摆摊标志。", ""))
+	step(s.ApproveReview(ctx, dispatcher, id, ""))
 	yes := true
 	c = step(s.Callback(ctx, auth.CitizenActor(), id, CallbackResult{Satisfaction: Satisfied, Solved: &yes}))
 	if c.State != Archived || c.ClosedAt == nil {

@@ -28,7 +28,6 @@ import (
 
 var (
 	once    sync.Once
-	srv     *pgserver.Server
 	baseURL string // URL of the maintenance database, with %s for the name
 	initErr error
 	counter atomic.Int64
@@ -72,7 +71,6 @@ func start() {
 		initErr = err
 		return
 	}
-	srv = s
 	baseURL = strings.Replace(s.URL("postgres"), "/postgres?", "/%s?", 1)
 }
 
