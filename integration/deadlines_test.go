@@ -35,7 +35,11 @@ type node struct {
 
 func startNode(t *testing.T, bin, dbURL string) *node {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	return startNodeAt(t, bin, dbURL, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+}
+
+func startNodeAt(t *testing.T, bin, dbURL, addr string) *node {
+	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", t.TempDir())
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "YICI_SCHEDULER_INTERVAL=50ms", "YICI_LOG_LEVEL=error", "YICI_DEMO=false")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

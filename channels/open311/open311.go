@@ -33,6 +33,7 @@ import (
 	"yici/cases"
 	"yici/channels"
 	"yici/internal/auth"
+	"yici/internal/httpx"
 	"yici/router/taxonomy"
 )
 
@@ -168,6 +169,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, format string, er
 	if !errors.As(err, &p) {
 		h.log.ErrorContext(r.Context(), "open311: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		p = problem(http.StatusInternalServerError, "服务器内部错误，请稍后再试 (internal error, please try again later)")
+		if httpx.Unavailable(err) {
+			w.Header().Set("Retry-After", "2")
+			p = problem(http.StatusServiceUnavailable, "服务暂时不可用，请稍后重试 (service temporarily unavailable, retry)")
+		}
 	}
 	write(w, format, p.Status, p.doc())
 }

@@ -13,6 +13,7 @@ import (
 	"yici/cases"
 	"yici/channels"
 	"yici/internal/auth"
+	"yici/internal/httpx"
 	"yici/router/territory"
 )
 
@@ -155,8 +156,13 @@ func (h *Handler) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // fail answers a failure that is not the person's: logged, and a page
 // that says nothing of its cause.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	if httpx.Unavailable(err) {
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "2")
+	}
 	h.log.ErrorContext(r.Context(), "web: submit failed", "err", err)
-	h.renderMessage(w, r, http.StatusInternalServerError, "系统繁忙",
+	h.renderMessage(w, r, status, "系统繁忙",
 		"很抱歉，您的诉求暂时未能提交。请稍后刷新本页重试（同一份表单不会重复登记），或直接拨打 12345。")
 }
 

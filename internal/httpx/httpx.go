@@ -3,14 +3,19 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // FieldError is one problem with the input, named by its field, in Chinese
@@ -78,10 +83,42 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 		Error(w, http.StatusBadRequest, es...)
 	case errors.As(err, &fe):
 		Error(w, http.StatusBadRequest, fe)
+	case Unavailable(err):
+		slog.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "2")
+		Error(w, http.StatusServiceUnavailable, FieldError{Field: "", Rule: "unavailable",
+			MessageZH: "服务暂时不可用，请稍后重试（已提交的内容不会丢失）", MessageEN: "service temporarily unavailable, please retry (nothing accepted is lost)"})
 	default:
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		Error(w, http.StatusInternalServerError, FieldError{Field: "", Rule: "internal", MessageZH: "服务器内部错误，请稍后再试", MessageEN: "internal error, please try again later"})
 	}
+}
+
+// Unavailable reports whether err means the database cannot be reached or
+// is restarting (answer 503 with Retry-After, not 500): connection errors,
+// PostgreSQL's classes 08 (connection), 57 (shutdown, cannot connect now)
+// and 53 (out of resources), timeouts.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return true
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57") || strings.HasPrefix(pe.Code, "53")
+	case errors.As(err, &ne), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case pgconn.Timeout(err):
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "closed pool") || strings.Contains(msg, "connection refused") ||
+		strings.Contains(msg, "failed to connect") || strings.Contains(msg, "unexpected EOF")
 }
 
 // MaxBody is the default cap on request bodies (1 MiB).

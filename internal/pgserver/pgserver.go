@@ -50,6 +50,8 @@ type Options struct {
 	Durable bool
 	// Settings are extra server settings (name → value).
 	Settings map[string]string
+	// Port pins the port (0: a free one).
+	Port int
 	Logger   *slog.Logger
 }
 
@@ -145,9 +147,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	logFile := filepath.Join(dir, "pg.log")
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return nil, err
+			}
 		}
 		s := &Server{Port: port, password: strings.TrimSpace(string(pw)), owned: true, log: log, pgdata: pgdata}
 		if err := s.launch(bin, pgdata, logFile, cred, opts); err != nil {
