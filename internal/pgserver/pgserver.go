@@ -51,8 +51,8 @@ type Options struct {
 	// Settings are extra server settings (name → value).
 	Settings map[string]string
 	// Port pins the port (0: a free one).
-	Port int
-	Logger   *slog.Logger
+	Port   int
+	Logger *slog.Logger
 }
 
 // Server is a running (or found running) cluster.
