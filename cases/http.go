@@ -97,6 +97,9 @@ type ActionRequest struct {
 	Solved       *bool        `json:"solved"`
 	Parent       string       `json:"parent"`
 	Public       bool         `json:"public"`
+	// The knowledge article an answer came from (直接答复).
+	ArticleID      string `json:"article_id"`
+	ArticleVersion int    `json:"article_version"`
 }
 
 // Failure maps a store error to an HTTP answer with Chinese and English
@@ -145,6 +148,9 @@ func Failure(w http.ResponseWriter, r *http.Request, err error) {
 //	POST /api/v1/track/rating        anyone with the number and the digits: rate a resolved case, once
 func (s *Store) Routes(mux *http.ServeMux) {
 	s.trackByIP = ratelimit.New(30, 10)
+	if n := s.trackPerMinute; n > 0 {
+		s.trackByIP = ratelimit.New(float64(n), max(10, n/3))
+	}
 	s.trackByNo = ratelimit.New(10, 10)
 	staff := []auth.Role{auth.Agent, auth.Dispatcher, auth.Supervisor, auth.Officer}
 	mux.Handle("POST /api/v1/cases", auth.Require(http.HandlerFunc(s.handleRegister), centre...))
@@ -215,7 +221,11 @@ func (s *Store) handleAction(w http.ResponseWriter, r *http.Request) {
 	case ActSubmit:
 		out, err = s.Submit(ctx, actor, c.ID, req.Reason)
 	case ActAnswer:
-		out, err = s.Answer(ctx, actor, c.ID, firstNonEmpty(req.Reply, req.Reason), nil)
+		var data map[string]any
+		if req.ArticleID != "" {
+			data = map[string]any{"article_id": req.ArticleID, "article_version": req.ArticleVersion}
+		}
+		out, err = s.Answer(ctx, actor, c.ID, firstNonEmpty(req.Reply, req.Reason), data)
 	case ActDispatch:
 		out, err = s.Dispatch(ctx, actor, c.ID, DispatchPlan{Lead: req.Lead, Co: req.Co, Category: req.Category, TownshipCode: req.TownshipCode,
 			Decision: map[string]any{"manual": true}}, req.Reason)

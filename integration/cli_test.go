@@ -1,25 +1,42 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"yici/internal/pgtest"
 	"yici/router/routertest"
 )
 
-// yici builds the binary once per test run.
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// yici builds the binary once per test process.
 func yici(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "yici")
-	out, err := exec.Command("go", "build", "-o", bin, "yici/cmd/yici").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "yici-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "yici")
+		if out, err := exec.Command("go", "build", "-o", binPath, "yici/cmd/yici").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
 	}
-	return bin
+	return binPath
 }
 
 // `yici keys create` prints the secret alone on the last line, once; list

@@ -13,10 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"yici/cases"
 	"yici/channels"
+	"yici/console"
 	"yici/internal/apptest"
+	"yici/internal/auth"
 	"yici/internal/pgserver"
 	"yici/internal/schema"
 )
@@ -239,5 +243,98 @@ func TestServerKilledDuringIntake(t *testing.T) {
 	s.App.Env.Pool.QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.channel = 'app' AND c.version <> (SELECT count(*) FROM case_events e WHERE e.case_id = c.id)`).Scan(&gaps)
 	if gaps != 0 {
 		t.Fatalf("%d cases whose trail does not match their version", gaps)
+	}
+}
+
+// Two server processes, one killed: a console on it reconnects to the
+// other with its last position and misses nothing, receives nothing twice.
+func TestConsoleMovesToTheOtherNode(t *testing.T) {
+	bin := yici(t)
+	s := apptest.Start(t)
+	ctx := context.Background()
+	a := startNode(t, bin, s.DBURL)
+	b := startNode(t, bin, s.DBURL)
+	start, err := console.Horizon(ctx, s.App.Env.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A signed-in agent's cookie, valid on every node (sessions live in the database).
+	agent := s.Login("agent")
+	cookie := ""
+	req, _ := http.NewRequest("GET", s.URL, nil)
+	for _, c := range agent.HTTP.Jar.Cookies(req.URL) {
+		cookie = c.Name + "=" + c.Value
+	}
+	dial := func(addr string, last int64) *websocket.Conn {
+		h := http.Header{"Cookie": {cookie}, "Origin": {"http://" + addr}}
+		ws, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://%s/console/ws?last=%d", addr, last), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	// The producer writes 400 events through the test's own node.
+	const events = 400
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		actor := auth.Actor{Role: auth.Agent, Name: "话务员"}
+		c, _, err := s.App.Cases.Create(ctx, actor, cases.NewCase{Kind: cases.Help, Content: "节点切换测试", Channel: cases.ChannelConsole})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for i := 1; i < events; i++ {
+			if _, err := s.App.Cases.Note(ctx, actor, c.ID, fmt.Sprint("第 ", i, " 条"), false, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	seen := map[int64]int{}
+	last := start
+	read := func(ws *websocket.Conn, until func() bool) error {
+		for !until() {
+			ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var m struct {
+				Type string `json:"type"`
+				Pos  int64  `json:"pos"`
+			}
+			if err := ws.ReadJSON(&m); err != nil {
+				return err
+			}
+			if m.Type == "event" {
+				seen[m.Pos]++
+				last = max(last, m.Pos)
+			}
+		}
+		return nil
+	}
+	ws := dial(a.addr, start)
+	read(ws, func() bool { return len(seen) >= 100 })
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	if err := read(ws, func() bool { return false }); err == nil {
+		t.Fatal("the connection to the killed node stayed open")
+	}
+	ws.Close()
+	ws = dial(b.addr, last)
+	defer ws.Close()
+	<-done
+	if err := read(ws, func() bool { return len(seen) >= events }); err != nil {
+		t.Fatalf("after moving to the other node, %d of %d events: %v", len(seen), events, err)
+	}
+	all, err := console.Fetch(ctx, s.App.Env.Pool, start, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range all {
+		if seen[it.Pos] != 1 {
+			t.Fatalf("event %d seen %d times", it.Pos, seen[it.Pos])
+		}
+	}
+	if len(all) != events {
+		t.Fatalf("%d events in the table, want %d", len(all), events)
 	}
 }

@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"yici/internal/apptest"
@@ -12,3 +14,12 @@ type server = apptest.Server
 type client = apptest.Client
 
 func startServer(t *testing.T) *server { return apptest.Start(t) }
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"yici/internal/httpx"
+	"yici/internal/ratelimit"
 )
 
 // CookieName is the session cookie.
@@ -147,7 +148,12 @@ type loginRequest struct {
 //	DELETE /api/v1/session signed-in staff: sign out
 //	GET /api/v1/session    signed-in staff: who am I, and the CSRF token
 func (h *HTTP) Routes(mux *http.ServeMux) {
+	limit := ratelimit.New(30, 20) // sign-in attempts per client address
 	mux.HandleFunc("POST /api/v1/session", func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := limit.Allow(ratelimit.ClientIP(r)); !ok {
+			ratelimit.TooMany(w, wait)
+			return
+		}
 		var req loginRequest
 		if err := httpx.DecodeJSON(w, r, 4096, &req); err != nil {
 			httpx.Fail(w, r, err)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -40,6 +42,9 @@ type Browser struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	tabs   []*Tab
+	// first is the first tab's context: it holds the browser process, and
+	// the later tabs are new browser contexts (own cookies) inside it.
+	first context.Context
 }
 
 // New starts Chromium for the test (skipped, with the reason, when the
@@ -83,9 +88,26 @@ type Tab struct {
 // the screenshots.
 func (b *Browser) Tab(name string) *Tab {
 	b.t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if b.first == nil {
+		ctx, cancel = chromedp.NewContext(b.ctx) // starts the browser
+	} else {
+		// A window in a new browser context (its own cookies) of the same
+		// browser process: a second process on the same profile directory
+		// would refuse to start, and headless Chromium opens a target in a
+		// fresh browser context only as a new window.
+		id, err := b.newWindow()
+		if err != nil {
+			b.t.Fatalf("browser: %v", err)
+		}
+		ctx, cancel = chromedp.NewContext(b.first, chromedp.WithTargetID(id))
+	}
 	if err := chromedp.Run(ctx); err != nil {
 		b.t.Fatalf("browser: %v", err)
+	}
+	if b.first == nil {
+		b.first = ctx
 	}
 	tab := &Tab{Ctx: ctx, name: name, cancel: cancel}
 	b.tabs = append(b.tabs, tab)
@@ -100,6 +122,17 @@ func (tb *Tab) Run(t testing.TB, timeout time.Duration, actions ...chromedp.Acti
 	if err := chromedp.Run(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v", tb.name, err)
 	}
+}
+
+// newWindow opens a blank window in a new browser context.
+func (b *Browser) newWindow() (target.ID, error) {
+	c := chromedp.FromContext(b.first)
+	ctx := cdp.WithExecutor(b.first, c.Browser)
+	bc, err := target.CreateBrowserContext().WithDisposeOnDetach(true).Do(ctx)
+	if err != nil {
+		return "", err
+	}
+	return target.CreateTarget("about:blank").WithBrowserContextID(bc).WithNewWindow(true).Do(ctx)
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -120,8 +153,9 @@ func (b *Browser) close() {
 			cancel()
 		}
 	}
-	for _, tab := range b.tabs {
-		tab.cancel()
+	// The first tab holds the browser: it closes last.
+	for i := len(b.tabs) - 1; i >= 0; i-- {
+		b.tabs[i].cancel()
 	}
 	b.cancel()
 }
