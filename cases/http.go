@@ -68,7 +68,8 @@ func JSONFor(c *Case, actor auth.Actor, now time.Time) CaseJSON {
 }
 
 // EventsFor returns the events actor may see: the centre sees all; an
-// officer sees all but the registration's channel data of a confidential case.
+// officer sees all steps, but not a confidential citizen's name, nor other
+// units' internal notes and internal remarks.
 func EventsFor(evs []Event, c *Case, actor auth.Actor) []Event {
 	if actor.IsCentre() {
 		return evs
@@ -77,6 +78,20 @@ func EventsFor(evs []Event, c *Case, actor auth.Actor) []Event {
 	for _, e := range evs {
 		if e.ActorRole == string(auth.Citizen) && (c.Confidential || c.Anonymous) {
 			e.ActorName = ConfidentialName
+		}
+		if e.ActorUnit != "" && e.ActorUnit != actor.UnitID {
+			if _, ok := e.Data["note"]; ok {
+				d := make(map[string]any, len(e.Data))
+				for k, v := range e.Data {
+					if k != "note" {
+						d[k] = v
+					}
+				}
+				e.Data = d
+			}
+			if !e.Public && e.Action == ActNote {
+				e.Reason = ""
+			}
 		}
 		out = append(out, e)
 	}

@@ -153,9 +153,17 @@ func (b *Browser) close() {
 			cancel()
 		}
 	}
-	// The first tab holds the browser: it closes last.
-	for i := len(b.tabs) - 1; i >= 0; i-- {
+	// The first tab holds the browser: it closes last, and gracefully
+	// (chromedp.Cancel waits for the browser to exit, so that the profile
+	// directory can be removed).
+	for i := len(b.tabs) - 1; i >= 1; i-- {
 		b.tabs[i].cancel()
+	}
+	if len(b.tabs) > 0 {
+		if b.tabs[0].Ctx.Err() == nil { // a test may have closed it already
+			chromedp.Cancel(b.tabs[0].Ctx)
+		}
+		b.tabs[0].cancel()
 	}
 	b.cancel()
 }
