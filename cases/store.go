@@ -34,6 +34,9 @@ type Options struct {
 	// re-dispatch happens in the same transaction. A nil plan leaves the
 	// case in the dispatch queue.
 	Reroute func(ctx context.Context, c *Case) (*DispatchPlan, error)
+	// TrackPerMinute limits public tracking lookups per client address
+	// (0: 30 a minute, bursts of 10).
+	TrackPerMinute int
 }
 
 // Store keeps cases in PostgreSQL. It owns the SQL of the cases,
@@ -51,6 +54,7 @@ type Store struct {
 	committed func()
 
 	trackByIP, trackByNo *ratelimit.Limiter
+	trackPerMinute       int
 	policyHolder         *policyHolder
 }
 
@@ -59,7 +63,8 @@ func (s *Store) SetCommitted(fn func()) { s.committed = fn }
 
 // NewStore returns a store on db.
 func NewStore(db *pgxpool.Pool, o Options) *Store {
-	s := &Store{db: db, cal: o.Calendar, clock: o.Clock, policies: o.Policies, classOf: o.ClassOf, reroute: o.Reroute}
+	s := &Store{db: db, cal: o.Calendar, clock: o.Clock, policies: o.Policies, classOf: o.ClassOf, reroute: o.Reroute,
+		trackPerMinute: o.TrackPerMinute}
 	if s.cal == nil {
 		s.cal = workcal.Default()
 	}

@@ -37,6 +37,14 @@ type Config struct {
 	KioskKeyRate, KioskIPRate int
 	// WebRate: web form posts a minute per client address (YICI_WEB_RATE).
 	WebRate int
+	// TrackRate: public tracking lookups (and ratings) a minute per client
+	// address (YICI_TRACK_RATE, default 30, bursts a third, at least 10);
+	// raised for load tests that look up from one address.
+	TrackRate int
+	// PprofAddr, when set, serves net/http/pprof on this separate address
+	// (YICI_PPROF_ADDR, e.g. 127.0.0.1:6060): for profiling only, never on
+	// a public interface.
+	PprofAddr string
 	// CTIRequireSignature refuses CTI events without an HMAC signature
 	// (YICI_CTI_REQUIRE_SIGNATURE).
 	CTIRequireSignature bool
@@ -109,6 +117,8 @@ func FromEnv() Config {
 		KioskKeyRate:        envInt("YICI_KIOSK_KEY_RATE", 60),
 		KioskIPRate:         envInt("YICI_KIOSK_IP_RATE", 300),
 		WebRate:             envInt("YICI_WEB_RATE", 10),
+		TrackRate:           envInt("YICI_TRACK_RATE", 30),
+		PprofAddr:           env("YICI_PPROF_ADDR", ""),
 		CTIRequireSignature: envBool("YICI_CTI_REQUIRE_SIGNATURE", false),
 		SchedulerEvery:      envDuration("YICI_SCHEDULER_INTERVAL", time.Second),
 		MeiliURL:            env("MEILI_URL", ""),
@@ -138,6 +148,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownWait, "shutdown-wait", c.ShutdownWait, "grace period for requests at shutdown (env YICI_SHUTDOWN_WAIT)")
 	fs.IntVar(&c.WSSendBuffer, "ws-send-buffer", c.WSSendBuffer, "messages queued per console connection before it catches up from the ring (env YICI_WS_SEND_BUFFER)")
 	fs.DurationVar(&c.WSWriteWait, "ws-write-timeout", c.WSWriteWait, "drop a console connection that cannot take a message this long (env YICI_WS_WRITE_TIMEOUT)")
+	fs.IntVar(&c.TrackRate, "track-rate", c.TrackRate, "public tracking lookups a minute per client address (env YICI_TRACK_RATE)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060; profiling only (env YICI_PPROF_ADDR)")
 	fs.StringVar(&c.MeiliURL, "meili-url", c.MeiliURL, "Meilisearch URL for the knowledge base (env MEILI_URL)")
 	fs.StringVar(&c.MeiliKey, "meili-key", c.MeiliKey, "Meilisearch API key (env MEILI_KEY)")
 }

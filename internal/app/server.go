@@ -76,7 +76,8 @@ func New(ctx context.Context, env *Env) (*App, error) {
 	a.Tax = taxonomy.Default()
 	a.Auth = auth.NewStore(env.Pool)
 	a.AuthHTTP = &auth.HTTP{Store: a.Auth, Secure: env.Cfg.SecureCookies, Origins: env.Cfg.OriginList()}
-	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf, Clock: env.Cfg.Clock})
+	a.Cases = cases.NewStore(env.Pool, cases.Options{Calendar: a.Cal, ClassOf: a.classOf, Clock: env.Cfg.Clock,
+		TrackPerMinute: env.Cfg.TrackRate})
 	if err := a.Cases.UsePolicyStore(ctx); err != nil {
 		return nil, fmt.Errorf("deadline policy: %w", err)
 	}
@@ -299,6 +300,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if addr := a.Env.Cfg.PprofAddr; addr != "" {
+		go a.servePprof(ctx, addr)
+	}
 	go a.Router.Run(ctx, 500*time.Millisecond)
 	go a.Cases.RunPolicies(ctx, 500*time.Millisecond)
 	if every := a.Env.Cfg.SchedulerEvery; every > 0 {
