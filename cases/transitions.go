@@ -167,13 +167,17 @@ func (s *Store) dispatchRound(ctx context.Context, c *Case, p DispatchPlan, now 
 	c.ExtUntil, c.ExtReason = nil, ""
 	c.State = PendingSign
 	units := append([]string{p.Lead}, p.Co...)
+	names, err := s.unitNames(ctx, units)
+	if err != nil {
+		return err
+	}
 	for i, u := range units {
 		role := Co
 		if i == 0 {
 			role = Lead
 		}
 		id, _ := uuid.NewV7()
-		a := Assignment{ID: id, UnitID: u, Role: role, Round: c.DispatchRound, State: APendingSign, DispatchedAt: now}
+		a := Assignment{ID: id, UnitID: u, UnitName: names[u], Role: role, Round: c.DispatchRound, State: APendingSign, DispatchedAt: now}
 		if _, err := s.q(ctx).Exec(ctx, `INSERT INTO assignments (id, case_id, county_code, unit_id, role, round, state, dispatched_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, a.ID, c.ID, c.CountyCode, a.UnitID, string(a.Role), a.Round, string(a.State), now); err != nil {
 			return err
