@@ -51,6 +51,8 @@ type QueueItem struct {
 	Light        string     `json:"light"`
 	Used         float64    `json:"used"` // share of the time used
 	Confidential bool       `json:"confidential"`
+	// PossibleDuplicate: open cases like it were found when it arrived (可能重复).
+	PossibleDuplicate bool `json:"possible_duplicate"`
 }
 
 // Queues are the work lists of the console and the workbench.
@@ -123,6 +125,11 @@ func (s *Store) light(q QueueItem, p Policy, now time.Time) (string, float64) {
 	return Green, f
 }
 
+// possibleDuplicate is cases/duplicates.PossibleDuplicateSQL (that package
+// imports this one): duplicates found at intake that are still open.
+const possibleDuplicate = `EXISTS (SELECT 1 FROM case_duplicates dup JOIN cases dupc ON dupc.id = dup.candidate_id
+	WHERE dup.case_id = c.id AND dupc.state NOT IN ('answered','archived','merged'))`
+
 // Queue lists one of the centre's queues.
 func (s *Store) Queue(ctx context.Context, name string, limit int) ([]QueueItem, error) {
 	q, ok := Queues[name]
@@ -130,7 +137,7 @@ func (s *Store) Queue(ctx context.Context, name string, limit int) ([]QueueItem,
 		return nil, ErrNotFound
 	}
 	now := s.clock.Now()
-	rows, err := s.q(ctx).Query(ctx, `SELECT `+queueCols+`, coalesce(a.unit_id, ''), coalesce(u.name, '')
+	rows, err := s.q(ctx).Query(ctx, `SELECT `+queueCols+`, coalesce(a.unit_id, ''), coalesce(u.name, ''), `+possibleDuplicate+`
 		FROM cases c
 		LEFT JOIN assignments a ON a.case_id = c.id AND a.round = c.dispatch_round AND a.role = 'lead' AND a.state NOT IN ('returned','closed')
 		LEFT JOIN units u ON u.id = a.unit_id
@@ -138,7 +145,7 @@ func (s *Store) Queue(ctx context.Context, name string, limit int) ([]QueueItem,
 	if err != nil {
 		return nil, err
 	}
-	return s.scanQueue(rows, now, func(it *QueueItem) []any { return []any{&it.Lead, &it.LeadName} })
+	return s.scanQueue(rows, now, func(it *QueueItem) []any { return []any{&it.Lead, &it.LeadName, &it.PossibleDuplicate} })
 }
 
 // UnitQueue lists the cases a unit holds now, the most pressing first.

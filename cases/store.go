@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,10 +54,18 @@ type Store struct {
 	// stream wakes its tailer).
 	committed func()
 
+	onCreate func(ctx context.Context, c *Case) error
+
 	trackByIP, trackByNo *ratelimit.Limiter
 	trackPerMinute       int
 	policyHolder         *policyHolder
 }
+
+// SetOnCreate installs a function called inside the transaction that
+// registers a case, whatever the path (the duplicate detector). Its error
+// is logged, never fatal to the registration: it must leave the
+// transaction usable (a savepoint).
+func (s *Store) SetOnCreate(fn func(ctx context.Context, c *Case) error) { s.onCreate = fn }
 
 // SetCommitted installs a function called after each committed write.
 func (s *Store) SetCommitted(fn func()) { s.committed = fn }
@@ -366,6 +375,11 @@ func (s *Store) create(ctx context.Context, actor auth.Actor, n NewCase) (*Case,
 	}
 	if _, err := s.appendEvent(ctx, c, actor, ActRegister, "", Registered, "", true, data); err != nil {
 		return nil, false, err
+	}
+	if s.onCreate != nil {
+		if err := s.onCreate(ctx, c); err != nil {
+			slog.WarnContext(ctx, "cases: after registration", "case", c.TrackingNo, "err", err)
+		}
 	}
 	return c, true, nil
 }

@@ -324,6 +324,8 @@ func (c *Conn) sees(it *Item) bool {
 	switch it.Type {
 	case "screenpop":
 		return it.agent == c.actor.Username
+	case "alert":
+		return c.actor.Role == auth.Supervisor || c.actor.Role == auth.Dispatcher
 	case "event":
 		switch c.actor.Role {
 		case auth.Agent, auth.Dispatcher, auth.Supervisor:

@@ -37,6 +37,7 @@ type Item struct {
 
 	Event *Event     // Type "event"
 	Pop   *ScreenPop // Type "screenpop"
+	Alert *Alert     // Type "alert"
 
 	// Who may see it (not sent).
 	units []string // units assigned to the case at or before the event
@@ -78,6 +79,21 @@ type ScreenPop struct {
 	At      time.Time       `json:"at"`
 }
 
+// Alert is a warning for supervisors and dispatchers (a hot spot: many
+// similar cases in one township in a day).
+type Alert struct {
+	Pos          int64       `json:"pos"`
+	ID           int64       `json:"id"`
+	Kind         string      `json:"kind"`
+	TownshipCode string      `json:"township_code"`
+	CountyCode   string      `json:"county_code"`
+	Category     string      `json:"category"`
+	Count        int         `json:"count"`
+	CaseIDs      []uuid.UUID `json:"case_ids"`
+	Title        string      `json:"title"`
+	At           time.Time   `json:"at"`
+}
+
 // cursor is a position: the transaction and the rank within it.
 type cursor struct {
 	tx   uint64
@@ -112,6 +128,10 @@ SELECT x.tx::text AS tx_text, x.src, x.id, x.body FROM (
   SELECT p.tx, 1 AS src, p.id, jsonb_build_object('call_id', p.call_id, 'caller', p.caller, 'agent', p.agent,
       'history', p.history, 'at', p.created_at) AS body
     FROM cti_screenpops p
+  UNION ALL
+  SELECT a.tx, 2 AS src, a.id, jsonb_build_object('kind', a.kind, 'township', a.township_code, 'county', a.county_code,
+      'category', a.category, 'count', a.count, 'case_ids', a.case_ids, 'alert_title', a.title, 'at', a.created_at) AS body
+    FROM console_alerts a
 ) x
 WHERE x.tx >= $1::text::xid8 AND x.tx < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY x.tx, x.src, x.id
@@ -154,6 +174,10 @@ type rawBody struct {
 	Caller     string          `json:"caller"`
 	Agent      string          `json:"agent"`
 	History    json.RawMessage `json:"history"`
+	County     string          `json:"county"`
+	Count      int             `json:"count"`
+	CaseIDs    []uuid.UUID     `json:"case_ids"`
+	AlertTitle string          `json:"alert_title"`
 }
 
 // Fetch returns up to limit items after position after, in order.
@@ -218,10 +242,14 @@ func fetch(ctx context.Context, db *pgxpool.Pool, from cursor, limit int) ([]Ite
 				Category: b.Category, Urgency: b.Urgency, Township: b.Township, Action: b.Action, Label: actionLabel(b.Action),
 				From: b.From, To: b.To, StateLabel: stateLabel(b.To), Unit: b.Unit, UnitName: b.UnitName, Lead: b.Lead,
 				Text: b.Reason, Public: b.Public, At: b.At, DueAt: b.DueAt}
-		} else {
+		} else if src == 1 {
 			it.Type = "screenpop"
 			it.agent = b.Agent
 			it.Pop = &ScreenPop{Pos: it.Pos, ID: id, CallID: b.CallID, Caller: b.Caller, History: b.History, At: b.At}
+		} else {
+			it.Type = "alert"
+			it.Alert = &Alert{Pos: it.Pos, ID: id, Kind: b.Kind, TownshipCode: b.Township, CountyCode: b.County, Category: b.Category,
+				Count: b.Count, CaseIDs: b.CaseIDs, Title: b.AlertTitle, At: b.At}
 		}
 		out = append(out, it)
 	}

@@ -137,6 +137,7 @@ type envelope struct {
 	Pos   int64      `json:"pos,omitempty"`
 	Event *Event     `json:"event,omitempty"`
 	Pop   *ScreenPop `json:"pop,omitempty"`
+	Alert *Alert     `json:"alert,omitempty"`
 }
 
 func (c *Conn) write(v any) error {
@@ -161,7 +162,7 @@ func (c *Conn) writeRaw(b []byte) error {
 }
 
 func (c *Conn) writeItem(it Item) error {
-	return c.write(envelope{V: Protocol, Type: it.Type, Pos: it.Pos, Event: it.Event, Pop: it.Pop})
+	return c.write(envelope{V: Protocol, Type: it.Type, Pos: it.Pos, Event: it.Event, Pop: it.Pop, Alert: it.Alert})
 }
 
 func (c *Conn) writePump(last int64, backlog []Item, head int64, inRing bool) {

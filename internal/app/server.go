@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"yici/cases"
+	"yici/cases/duplicates"
 	"yici/channels"
 	"yici/channels/cti"
 	"yici/channels/kiosk"
@@ -37,22 +38,23 @@ import (
 
 // App is the assembled product on an open database.
 type App struct {
-	Env       *Env
-	Log       *slog.Logger
-	Cal       *workcal.Calendar
-	Terr      *territory.Territory
-	Tax       *taxonomy.Taxonomy
-	Auth      *auth.Store
-	AuthHTTP  *auth.HTTP
-	Cases     *cases.Store
-	Units     router.Units
-	Router    *router.Service
-	Triage    *triage.Triager
-	Hub       *console.Hub
-	Scheduler *cases.Scheduler
-	Intake    *channels.Intake
-	Keys      *channels.Keys
-	Files     *channels.Files
+	Env        *Env
+	Log        *slog.Logger
+	Cal        *workcal.Calendar
+	Terr       *territory.Territory
+	Tax        *taxonomy.Taxonomy
+	Auth       *auth.Store
+	AuthHTTP   *auth.HTTP
+	Cases      *cases.Store
+	Units      router.Units
+	Router     *router.Service
+	Triage     *triage.Triager
+	Hub        *console.Hub
+	Scheduler  *cases.Scheduler
+	Duplicates *duplicates.Detector
+	Intake     *channels.Intake
+	Keys       *channels.Keys
+	Files      *channels.Files
 	// Mux holds every route; packages add theirs (tests may too) before
 	// serving. Handler is Mux behind the session and safety middleware.
 	Mux     *http.ServeMux
@@ -109,9 +111,28 @@ func New(ctx context.Context, env *Env) (*App, error) {
 		return err == nil && cases.CanSee(c, actor)
 	})
 	a.Cases.SetCommitted(a.Hub.Poke)
+	a.Duplicates = duplicates.New(env.Pool, a.Cases, duplicates.Options{Log: a.Log, OnAlert: a.Hub.Poke,
+		TownshipName: func(code string) string { return a.divisionName(code) },
+		CategoryName: func(code string) string {
+			if c := a.Tax.Category(code); c != nil {
+				return c.Name
+			}
+			return code
+		}})
+	a.Cases.SetOnCreate(func(ctx context.Context, c *cases.Case) error {
+		_, err := a.Duplicates.OnArrival(ctx, c)
+		return err
+	})
 	a.Mux = http.NewServeMux()
 	a.Handler = a.routes(a.Mux)
 	return a, nil
+}
+
+func (a *App) divisionName(code string) string {
+	if d := a.Terr.Get(code); d != nil {
+		return d.Name
+	}
+	return code
 }
 
 func (a *App) classOf(category string) string {
@@ -190,6 +211,7 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.Cases.Routes(mux)
 	a.Router.Routes(mux)
 	a.Files.Routes(mux)
+	a.Duplicates.Routes(mux)
 	(&console.Pages{Cases: a.Cases, Auth: a.AuthHTTP, Tax: a.Tax, Terr: a.Terr, Log: a.Log}).Routes(mux)
 	// GET /console/ws  agents, dispatchers, supervisors, officers (session cookie, allowed origin): the live stream
 	mux.Handle("GET /console/ws", a.Hub.WS(a.Env.Cfg.OriginList()))
