@@ -30,6 +30,7 @@ import (
 	"yici/internal/httpx"
 	"yici/internal/schema"
 	"yici/internal/workcal"
+	"yici/knowledge"
 	"yici/router"
 	"yici/router/taxonomy"
 	"yici/router/territory"
@@ -51,6 +52,7 @@ type App struct {
 	Triage     *triage.Triager
 	Hub        *console.Hub
 	Scheduler  *cases.Scheduler
+	KB         *knowledge.Store
 	Duplicates *duplicates.Detector
 	Intake     *channels.Intake
 	Keys       *channels.Keys
@@ -100,6 +102,10 @@ func New(ctx context.Context, env *Env) (*App, error) {
 		_, err := a.Router.Escalate(ctx, actor, id, reason)
 		return err
 	}}
+	if a.KB, err = knowledge.NewStore(env.Pool, knowledge.Options{Log: a.Log, Clock: env.Cfg.Clock, Territory: a.Terr,
+		MeiliURL: env.Cfg.MeiliURL, MeiliKey: env.Cfg.MeiliKey}); err != nil {
+		return nil, fmt.Errorf("knowledge: %w", err)
+	}
 	a.Files = &channels.Files{Blobs: channels.LocalBlobs{Dir: env.FilesDir()}, Cases: a.Cases}
 	a.Keys = &channels.Keys{DB: env.Pool}
 	a.Intake = &channels.Intake{Cases: a.Cases, Router: a.Router, Validate: channels.NewValidator(a.Tax, a.Terr), Files: a.Files, Log: a.Log}
@@ -155,6 +161,11 @@ func (a *App) Seed(ctx context.Context, withDemo bool) error {
 	}
 	if !withDemo {
 		return nil
+	}
+	if n, err := a.KB.LoadSeed(ctx); err != nil {
+		return fmt.Errorf("knowledge seed: %w", err)
+	} else {
+		a.Log.Info("knowledge articles loaded", "new", n)
 	}
 	if err := demo.Users(ctx, a.Auth); err != nil {
 		return err
@@ -212,6 +223,7 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.Router.Routes(mux)
 	a.Files.Routes(mux)
 	a.Duplicates.Routes(mux)
+	a.KB.Routes(mux)
 	(&console.Pages{Cases: a.Cases, Auth: a.AuthHTTP, Tax: a.Tax, Terr: a.Terr, Log: a.Log}).Routes(mux)
 	// GET /console/ws  agents, dispatchers, supervisors, officers (session cookie, allowed origin): the live stream
 	mux.Handle("GET /console/ws", a.Hub.WS(a.Env.Cfg.OriginList()))
@@ -327,6 +339,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	go a.Router.Run(ctx, 500*time.Millisecond)
 	go a.Cases.RunPolicies(ctx, 500*time.Millisecond)
+	go a.KB.Run(ctx)
 	if every := a.Env.Cfg.SchedulerEvery; every > 0 {
 		go a.Scheduler.Run(ctx, every)
 	}

@@ -3,7 +3,8 @@
 -- outbox that keeps an external index (Meilisearch) in sync, which article
 -- version answered which case, and the searches that found nothing.
 
--- pg_trgm (Debian's postgresql contrib) ranks fuzzy title matches.
+-- pg_trgm (Debian's postgresql contrib) finds articles with a similar title
+-- (the duplicate check of editors).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- One row per article: its id (the external id of an import, or kb-<uuid>),
@@ -53,8 +54,10 @@ CREATE INDEX kb_versions_review ON kb_versions (status, updated_at) WHERE status
 -- tsvector of our own terms (character bigrams, Latin words) whose
 -- positions say the field: title 1–127, question 128–1023, tags and
 -- synonyms 1024–2047, body 2048–16383 (so term frequency per field can be
--- read back for BM25F). Filters are plain columns; the row stays narrow so
--- that the first, cheap ranking reads few pages.
+-- read back for BM25F); the positions of the first three (the head) carry
+-- weight B, and kb_search_head indexes the head's terms alone. Filters are
+-- plain columns; the row stays narrow so that the first, cheap ranking
+-- reads few pages.
 CREATE TABLE kb_search (
     article_id  text PRIMARY KEY REFERENCES kb_articles(id),
     version     integer NOT NULL,
@@ -68,6 +71,7 @@ CREATE TABLE kb_search (
     terms       tsvector NOT NULL                 -- large: out of the row (TOAST), read for the few best candidates only
 );
 CREATE INDEX kb_search_terms ON kb_search USING gin (terms);
+CREATE INDEX kb_search_head ON kb_search USING gin (ts_filter(terms, '{b}'));
 CREATE INDEX kb_search_title ON kb_search USING gin (title_key gin_trgm_ops);
 
 -- Document frequency of every term in kb_search, and the corpus totals
