@@ -5,6 +5,7 @@ package app
 
 import (
 	"flag"
+	"io"
 
 	"fmt"
 	"log/slog"
@@ -52,9 +53,11 @@ type Config struct {
 	// (YICI_SCHEDULER_INTERVAL; 0 turns the scheduler off on this node).
 	SchedulerEvery time.Duration
 	// Clock drives deadlines and timers (tests set a controllable one).
-	Clock    clock.Clock
-	MeiliURL string // MEILI_URL: Meilisearch for the knowledge base (optional)
-	MeiliKey string // MEILI_KEY: its API key
+	Clock clock.Clock
+	// LogOutput is where logs go (default standard error; tests capture).
+	LogOutput io.Writer
+	MeiliURL  string // MEILI_URL: Meilisearch for the knowledge base (optional)
+	MeiliKey  string // MEILI_KEY: its API key
 }
 
 func env(name, def string) string {
@@ -172,10 +175,14 @@ func (c *Config) Logger() *slog.Logger {
 		lvl = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
-	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	out := c.LogOutput
+	if out == nil {
+		out = os.Stderr
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
 }
 
 // String describes where the data lives, for logs (no secrets).

@@ -87,7 +87,10 @@ func StartWith(t testing.TB, dbURL string, seed bool, configure func(*app.Config
 		configure(&cfg)
 	}
 	var log *slog.Logger
-	if os.Getenv("YICI_TEST_LOG") != "" {
+	if cfg.LogOutput != nil {
+		cfg.LogLevel, cfg.LogFormat = "debug", "json"
+		log = cfg.Logger()
+	} else if os.Getenv("YICI_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	} else {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
