@@ -46,6 +46,9 @@ type Config struct {
 	// (YICI_PPROF_ADDR, e.g. 127.0.0.1:6060): for profiling only, never on
 	// a public interface.
 	PprofAddr string
+	// MetricsToken, when set, is required as Bearer token by /metrics
+	// (YICI_METRICS_TOKEN); without it, loopback or a signed-in admin.
+	MetricsToken string
 	// CTIRequireSignature refuses CTI events without an HMAC signature
 	// (YICI_CTI_REQUIRE_SIGNATURE).
 	CTIRequireSignature bool
@@ -123,6 +126,7 @@ func FromEnv() Config {
 		TrackRate:           envInt("YICI_TRACK_RATE", 30),
 		PprofAddr:           env("YICI_PPROF_ADDR", ""),
 		CTIRequireSignature: envBool("YICI_CTI_REQUIRE_SIGNATURE", false),
+		MetricsToken:        env("YICI_METRICS_TOKEN", ""),
 		SchedulerEvery:      envDuration("YICI_SCHEDULER_INTERVAL", time.Second),
 		MeiliURL:            env("MEILI_URL", ""),
 		MeiliKey:            env("MEILI_KEY", ""),

@@ -35,6 +35,7 @@ import (
 	"yici/router/taxonomy"
 	"yici/router/territory"
 	"yici/router/triage"
+	"yici/stats"
 )
 
 // App is the assembled product on an open database.
@@ -53,6 +54,8 @@ type App struct {
 	Hub        *console.Hub
 	Scheduler  *cases.Scheduler
 	KB         *knowledge.Store
+	Stats      *stats.Service
+	Metrics    *stats.Metrics
 	Duplicates *duplicates.Detector
 	Intake     *channels.Intake
 	Keys       *channels.Keys
@@ -129,7 +132,9 @@ func New(ctx context.Context, env *Env) (*App, error) {
 		_, err := a.Duplicates.OnArrival(ctx, c)
 		return err
 	})
+	a.Stats = stats.New(env.Pool, a.Cal, stats.Options{Log: a.Log, Clock: env.Cfg.Clock, Territory: a.Terr, Taxonomy: a.Tax})
 	a.Mux = http.NewServeMux()
+	a.Metrics = stats.NewMetrics(stats.MetricsOptions{DB: env.Pool, Hub: a.Hub, Token: env.Cfg.MetricsToken, Mux: a.Mux})
 	a.Handler = a.routes(a.Mux)
 	return a, nil
 }
@@ -224,6 +229,8 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 	a.Files.Routes(mux)
 	a.Duplicates.Routes(mux)
 	a.KB.Routes(mux)
+	a.mount(mux, "stats", []string{"/api/v1/stats", "/api/v1/stats/", "/stats", "/static/stats/"}, a.Stats.Routes)
+	a.Metrics.Routes(mux)
 	(&console.Pages{Cases: a.Cases, Auth: a.AuthHTTP, Tax: a.Tax, Terr: a.Terr, Log: a.Log}).Routes(mux)
 	// GET /console/ws  agents, dispatchers, supervisors, officers (session cookie, allowed origin): the live stream
 	mux.Handle("GET /console/ws", a.Hub.WS(a.Env.Cfg.OriginList()))
@@ -244,7 +251,7 @@ func (a *App) routes(mux *http.ServeMux) http.Handler {
 		cti.New(a.Intake, a.Keys, a.Cases, a.Env.Pool, cti.Options{RequireSignature: cfg.CTIRequireSignature, Log: a.Log,
 			OnScreenPop: func(context.Context, cti.ScreenPop) { a.Hub.Poke() }}).Routes(m)
 	})
-	return a.middleware(a.AuthHTTP.Middleware(mux))
+	return a.Metrics.Middleware(a.middleware(a.AuthHTTP.Middleware(mux)))
 }
 
 // middleware adds security headers, logs requests and turns panics into a
@@ -340,6 +347,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go a.Router.Run(ctx, 500*time.Millisecond)
 	go a.Cases.RunPolicies(ctx, 500*time.Millisecond)
 	go a.KB.Run(ctx)
+	go a.Stats.Run(ctx)
 	if every := a.Env.Cfg.SchedulerEvery; every > 0 {
 		go a.Scheduler.Run(ctx, every)
 	}
