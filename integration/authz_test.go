@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"yici/channels"
+	"yici/internal/app"
 	"yici/internal/apptest"
 )
 
@@ -42,7 +43,7 @@ type route struct {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	s := startServer(t)
+	s := apptest.StartConfigured(t, func(c *app.Config) { c.MetricsToken = "metrics-token-for-the-test" })
 	ctx := context.Background()
 	// A case of 文新街道综合执法平台 with an attachment.
 	agent := s.Login("agent")
@@ -144,6 +145,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/kiosk/categories", nil, "kiosk"},
 		// Public tracking (the right digits).
 		{"POST", "/api/v1/track", map[string]any{"tracking_no": no, "phone_last4": "0001"}, "*"},
+		// Statistics and exports; operators' metrics (token only).
+		{"GET", "/api/v1/stats?by=unit", nil, "dispatcher supervisor admin wenxin beishan"},
+		{"GET", "/api/v1/stats?by=unit&format=csv", nil, "dispatcher supervisor admin wenxin beishan"},
+		{"GET", "/api/v1/stats?by=township&format=csv", nil, "dispatcher supervisor admin"},
+		{"GET", "/api/v1/stats?by=unit&format=xlsx", nil, "dispatcher supervisor admin wenxin beishan"},
+		{"GET", "/api/v1/stats/ranking", nil, "dispatcher supervisor admin"},
+		{"GET", "/stats", nil, "dispatcher supervisor admin"},
+		{"GET", "/metrics", nil, ""},
 		// Pages.
 		{"GET", "/console", nil, centre},
 		{"GET", "/work", nil, "wenxin beishan"},
@@ -193,6 +202,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if want := allowed["*"] || allowed[who.name]; want == denied {
 				failures = append(failures, fmt.Sprintf("%s %s as %s: %d (want %s)", r.method, r.path, who.name, code, map[bool]string{true: "allowed", false: "denied"}[want]))
 			}
+		}
+	}
+	// Metrics with the token.
+	{
+		req, _ := http.NewRequest("GET", s.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer metrics-token-for-the-test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			failures = append(failures, fmt.Sprintf("/metrics with the token: %v %v", err, resp))
+		} else {
+			resp.Body.Close()
 		}
 	}
 	// The websocket stream.
