@@ -31,6 +31,7 @@ const (
 	TimerResolveDue      = "resolve_due"      // resolution overdue: 催办
 	TimerResolveEscalate = "resolve_escalate" // resolution overdue beyond the grace: up to the county
 	TimerCallbackDue     = "callback_due"     // the callback is due by the next working day
+	TimerUrgeDue         = "urge_due"         // a 督办 unanswered by its date: escalate
 )
 
 // MaxCallbackTries unanswered calls within the callback time close the
@@ -71,6 +72,9 @@ func (s *Store) wantedTimers(c *Case) []timer {
 	}
 	if c.DispatchedAt == nil {
 		return nil
+	}
+	if c.UrgeDue != nil {
+		out = append(out, timer{TimerUrgeDue, *c.UrgeDue})
 	}
 	start := *c.DispatchedAt
 	lead := c.LeadAssignment()
@@ -133,7 +137,7 @@ type Fired struct {
 
 var deadlineLabel = map[string]string{
 	TimerSignWarn: "签收", TimerSignDue: "签收", TimerSignEscalate: "签收",
-	TimerResolveWarn: "办结", TimerResolveDue: "办结", TimerResolveEscalate: "办结", TimerCallbackDue: "回访",
+	TimerResolveWarn: "办结", TimerResolveDue: "办结", TimerResolveEscalate: "办结", TimerCallbackDue: "回访", TimerUrgeDue: "督办回复",
 }
 
 // Tick fires every timer due by the store's clock, and returns them.
@@ -221,8 +225,11 @@ func (sc *Scheduler) fire(ctx context.Context, id uuid.UUID, kind string, now ti
 			_, err = s.deadlineStep(ctx, system, id, ActDeadlineWarning, kind, at, what+"时限将到（已用 80%）")
 		case TimerSignDue, TimerResolveDue:
 			_, err = s.deadlineStep(ctx, system, id, ActDeadlineOverdue, kind, at, what+"已超期，自动催办")
-		case TimerSignEscalate, TimerResolveEscalate:
+		case TimerSignEscalate, TimerResolveEscalate, TimerUrgeDue:
 			reason := fmt.Sprintf("%s超期超过宽限时间，升级至县级同条线单位办理", what)
+			if kind == TimerUrgeDue {
+				reason = "督办逾期未回复，升级至县级同条线单位办理"
+			}
 			if sc.Escalate == nil {
 				_, err = s.deadlineStep(ctx, system, id, ActDeadlineOverdue, kind, at, reason)
 			} else if err = sc.Escalate(ctx, system, id, reason); err != nil {

@@ -180,3 +180,36 @@ func TestCallbackDueAndUnreachable(t *testing.T) {
 	}
 	checkReplay(t, s, c.ID)
 }
+
+// A 督办 with a date: unanswered by then, it escalates; answered, nothing.
+func TestUrgeUnansweredEscalates(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := context.Background()
+	escalated := map[uuid.UUID]int{}
+	sc := &Scheduler{Store: s, Escalate: func(ctx context.Context, actor auth.Actor, id uuid.UUID, reason string) error {
+		escalated[id]++
+		_, err := s.Escalate(ctx, actor, id, DispatchPlan{Lead: "330106-ZFJ", Co: []string{"330106001-ZF"}}, reason)
+		return err
+	}}
+	clk.Set(at(3, 2, 9, 0))
+	quiet, _, _ := s.Create(ctx, agent, complaint("q"))
+	answered, _, _ := s.Create(ctx, agent, complaint("a"))
+	for _, c := range []*Case{quiet, answered} {
+		ok(t)(s.Dispatch(ctx, dispatcher, c.ID, DispatchPlan{Lead: "330106001-ZF"}, ""))
+		ok(t)(s.Sign(ctx, leadOff, c.ID, ""))
+		ok(t)(s.Urge(ctx, supervisor, c.ID, ptr(at(3, 3, 12, 0)), "群众反映强烈，请明天中午前回复进展"))
+	}
+	clk.Set(at(3, 3, 10, 0))
+	ok(t)(s.Note(ctx, leadOff, answered.ID, "已约谈摊主，明日复查", false, nil))
+	clk.Set(at(3, 3, 12, 1))
+	if _, err := sc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if escalated[quiet.ID] != 1 || escalated[answered.ID] != 0 {
+		t.Fatalf("escalations: quiet %d, answered %d", escalated[quiet.ID], escalated[answered.ID])
+	}
+	c, _ := s.Get(ctx, quiet.ID)
+	if c.UrgeDue != nil || c.LeadAssignment().UnitID != "330106-ZFJ" {
+		t.Fatalf("after the escalation: %v %+v", c.UrgeDue, c.LeadAssignment())
+	}
+}

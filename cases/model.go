@@ -250,6 +250,7 @@ type Case struct {
 	ReturnCount   int
 	RedoCount     int
 	UrgeCount     int
+	UrgeDue       *time.Time // a 督办 awaiting the lead unit's response
 	CallbackTries int
 	Reply         string
 	Satisfaction  Satisfaction

@@ -49,6 +49,7 @@ type Store struct {
 	policies func() PolicySet
 	classOf  func(string) string
 	reroute  func(ctx context.Context, c *Case) (*DispatchPlan, error)
+	redoPlan func(ctx context.Context, c *Case) (*DispatchPlan, error)
 	serials  serials
 	// committed is called after every committed write (the console's
 	// stream wakes its tailer).
@@ -233,7 +234,7 @@ func PhoneLast4(phone string) string {
 const caseCols = `id, tracking_no, county_code, city_code, township_code, kind, category, title, content, address, lat, lon,
 	urgency, citizen_name, citizen_phone, anonymous, confidential, channel, coalesce(channel_ref, ''), reporter, state, resume_state, parent_id,
 	policy, dispatch_round, dispatched_at, sign_due, due_at, return_until, suspended_at, ext_count, ext_until, ext_reason,
-	return_count, redo_count, urge_count, callback_attempts, reply, satisfaction, solved, rated_at, version, created_at, updated_at, closed_at`
+	return_count, redo_count, urge_count, urge_due, callback_attempts, reply, satisfaction, solved, rated_at, version, created_at, updated_at, closed_at`
 
 func scanCase(row pgx.Row) (*Case, error) {
 	var c Case
@@ -243,7 +244,7 @@ func scanCase(row pgx.Row) (*Case, error) {
 	err := row.Scan(&c.ID, &c.TrackingNo, &c.CountyCode, &c.CityCode, &c.TownshipCode, &kind, &c.Category, &c.Title, &c.Content,
 		&c.Address, &lat, &lon, &urg, &c.CitizenName, &c.CitizenPhone, &c.Anonymous, &c.Confidential, &channel, &c.ChannelRef,
 		&c.Reporter, &state, &resume, &c.ParentID, &policy, &c.DispatchRound, &c.DispatchedAt, &c.SignDue, &c.DueAt, &c.ReturnUntil,
-		&c.SuspendedAt, &c.ExtCount, &c.ExtUntil, &c.ExtReason, &c.ReturnCount, &c.RedoCount, &c.UrgeCount, &c.CallbackTries, &c.Reply,
+		&c.SuspendedAt, &c.ExtCount, &c.ExtUntil, &c.ExtReason, &c.ReturnCount, &c.RedoCount, &c.UrgeCount, &c.UrgeDue, &c.CallbackTries, &c.Reply,
 		&sat, &c.Solved, &c.RatedAt, &c.Version, &c.CreatedAt, &c.UpdatedAt, &c.ClosedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -426,12 +427,12 @@ func (s *Store) saveCase(ctx context.Context, c *Case) error {
 		state=$8, resume_state=$9, parent_id=$10, policy=$11, dispatch_round=$12, dispatched_at=$13, sign_due=$14, due_at=$15,
 		return_until=$16, suspended_at=$17, ext_count=$18, ext_until=$19, ext_reason=$20, return_count=$21, redo_count=$22,
 		urge_count=$23, reply=$24, satisfaction=$25, solved=$26, rated_at=$27, version=$28, updated_at=$29, closed_at=$30,
-		lat=$31, lon=$32, address=$33, callback_attempts=$34
+		lat=$31, lon=$32, address=$33, callback_attempts=$34, urge_due=$35
 		WHERE id = $1`,
 		c.ID, c.CountyCode, c.CityCode, c.TownshipCode, string(c.Kind), c.Category, string(c.Urgency), string(c.State),
 		string(c.ResumeState), c.ParentID, polJSON, c.DispatchRound, c.DispatchedAt, c.SignDue, c.DueAt, c.ReturnUntil,
 		c.SuspendedAt, c.ExtCount, c.ExtUntil, c.ExtReason, c.ReturnCount, c.RedoCount, c.UrgeCount, c.Reply,
-		string(c.Satisfaction), c.Solved, c.RatedAt, c.Version, c.UpdatedAt, c.ClosedAt, lat, lon, c.Address, c.CallbackTries)
+		string(c.Satisfaction), c.Solved, c.RatedAt, c.Version, c.UpdatedAt, c.ClosedAt, lat, lon, c.Address, c.CallbackTries, c.UrgeDue)
 	return err
 }
 
@@ -440,6 +441,11 @@ func (s *Store) saveAssignment(ctx context.Context, a *Assignment) error {
 		a.ID, string(a.State), a.SignedAt, a.RepliedAt, a.Reply, a.Note)
 	return err
 }
+
+// SetRedoPlan installs where a case reopened by a dissatisfied callback
+// goes (重办): nil plan for the same units as the last round (the router
+// sends a second failure to the county unit of the same line).
+func (s *Store) SetRedoPlan(fn func(ctx context.Context, c *Case) (*DispatchPlan, error)) { s.redoPlan = fn }
 
 // SetReroute installs the re-routing decision after approved returns (the
 // router is built after the store).

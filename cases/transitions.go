@@ -51,6 +51,14 @@ func (s *Store) transition(ctx context.Context, id uuid.UUID, actor auth.Actor, 
 		if err != nil {
 			return err
 		}
+		if c.UrgeDue != nil && act != ActUrge && actor.Role == auth.Officer {
+			if l := c.LeadAssignment(); l != nil && l.UnitID == actor.UnitID {
+				c.UrgeDue = nil // the unit responded to the 督办
+			}
+		}
+		if !c.State.Open() || c.State == PendingCallback || c.State == PendingReview {
+			c.UrgeDue = nil
+		}
 		for _, st := range steps {
 			prev := from
 			if st.to == "" {
@@ -161,6 +169,7 @@ func (s *Store) dispatchRound(ctx context.Context, c *Case, p DispatchPlan, now 
 	}
 	c.DispatchRound++
 	c.DispatchedAt = &now
+	c.UrgeDue = nil // a 督办 was for the units of the last round
 	c.SignDue = ptr(s.cal.Deadline(now, c.Policy.Sign))
 	c.DueAt = ptr(s.cal.Deadline(now, c.Policy.Resolve))
 	c.ReturnUntil = ptr(s.cal.Deadline(now, c.Policy.Return))
@@ -522,7 +531,14 @@ func (s *Store) Callback(ctx context.Context, actor auth.Actor, id uuid.UUID, r 
 			return []step{{action: ActCallback, to: Archived, reason: r.Comment, public: true, data: data}}, nil
 		}
 		steps := []step{{action: ActCallback, to: PendingCallback, reason: r.Comment, public: true, data: data}}
-		redo, err := s.redo(ctx, c, actor, r.Redo, now)
+		plan := r.Redo
+		if plan == nil && s.redoPlan != nil {
+			var err error
+			if plan, err = s.redoPlan(ctx, c); err != nil {
+				return nil, err
+			}
+		}
+		redo, err := s.redo(ctx, c, actor, plan, now)
 		if err != nil {
 			return nil, err
 		}
@@ -576,7 +592,11 @@ func (s *Store) Urge(ctx context.Context, actor auth.Actor, id uuid.UUID, due *t
 		c.UrgeCount++
 		data := map[string]any{"urge": c.UrgeCount}
 		if due != nil {
+			if !due.After(now) {
+				return nil, refuse(ActUrge, c, actor, ErrInvalid, "until: 督办回复期限必须晚于现在")
+			}
 			data["respond_by"] = *due
+			c.UrgeDue = due
 		}
 		return []step{{action: ActUrge, reason: reason, public: false, data: data}}, nil
 	})

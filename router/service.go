@@ -335,6 +335,39 @@ func (s *Service) Reroute(ctx context.Context, c *cases.Case) (*cases.DispatchPl
 	return &p, nil
 }
 
+// RedoPlan is the cases store's hook when a callback reopens a case (重办):
+// the first time the same units redo it (nil plan); after a second failure
+// the county unit of the lead's line leads, the township platform helping.
+func (s *Service) RedoPlan(ctx context.Context, c *cases.Case) (*cases.DispatchPlan, error) {
+	if c.RedoCount < 1 {
+		return nil, nil
+	}
+	var lead string
+	var co []string
+	for _, a := range c.Assignments {
+		if a.Round != c.DispatchRound || a.State == cases.AReturned {
+			continue
+		}
+		if a.Role == cases.Lead {
+			lead = a.UnitID
+		} else {
+			co = append(co, a.UnitID)
+		}
+	}
+	up, newCo, ok := s.Engine().Escalation(lead, co)
+	if !ok {
+		return nil, nil // already a county unit: it redoes it again
+	}
+	d := Decision{RuleVersion: s.Engine().Version(), Rule: "redo-escalation", Lead: up, LeadName: s.Engine().Units()[up].Name, Co: newCo,
+		Steps: []string{fmt.Sprintf("第 %d 次回访不满意，升级至县级同条线单位 %s 重办，原单位协办", c.RedoCount+1, up)}}
+	d.Summary = "重办升级：" + d.LeadName + " 主办"
+	if err := s.Record(ctx, c, d, true, "重办"); err != nil {
+		return nil, err
+	}
+	p := Plan(d)
+	return &p, nil
+}
+
 // Escalate moves an overdue township case to the county unit of the same
 // line, keeping the township platform as co-unit.
 func (s *Service) Escalate(ctx context.Context, actor auth.Actor, id uuid.UUID, reason string) (*cases.Case, error) {

@@ -288,3 +288,42 @@ func BenchmarkReload(b *testing.B) {
 		}
 	}
 }
+
+// 不满意 once: the same unit redoes it; a second time: the county unit of
+// the same line leads, the township platform helps.
+func TestRedoGoesToTheCountyAfterASecondFailure(t *testing.T) {
+	f := setup(t)
+	f.cases.SetRedoPlan(f.svc.RedoPlan)
+	ctx := context.Background()
+	c := f.newCase(t, "0102", "330106013")
+	if _, _, err := f.svc.Dispatch(ctx, agent, c.ID, cases.DispatchPlan{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(unit string) {
+		t.Helper()
+		officer := auth.Actor{ID: uuid.New(), Role: auth.Officer, UnitID: unit, Name: "承办人"}
+		for _, step := range []func() (*cases.Case, error){
+			func() (*cases.Case, error) { return f.cases.Sign(ctx, officer, c.ID, "") },
+			func() (*cases.Case, error) { return f.cases.Reply(ctx, officer, c.ID, "已处理", "") },
+			func() (*cases.Case, error) { return f.cases.ApproveReview(ctx, agent, c.ID, "") },
+		} {
+			if _, err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	no := false
+	resolve("330106013-ZF")
+	got, err := f.cases.Callback(ctx, agent, c.ID, cases.CallbackResult{Satisfaction: cases.Dissatisfied, Solved: &no, Comment: "还在摆摊"})
+	if err != nil || got.LeadAssignment().UnitID != "330106013-ZF" {
+		t.Fatalf("first redo: %v %+v", err, got.Assignments)
+	}
+	resolve("330106013-ZF")
+	got, err = f.cases.Callback(ctx, agent, c.ID, cases.CallbackResult{Satisfaction: cases.Dissatisfied, Solved: &no, Comment: "依旧没人管"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LeadAssignment().UnitID != "330106-ZFJ" || got.AssignmentOf("330106013-ZF") == nil || got.RedoCount != 2 {
+		t.Fatalf("second redo: %+v", got.Assignments)
+	}
+}

@@ -101,6 +101,7 @@ func New(ctx context.Context, env *Env) (*App, error) {
 		return nil, err
 	}
 	a.Cases.SetReroute(a.Router.Reroute)
+	a.Cases.SetRedoPlan(a.Router.RedoPlan)
 	a.Scheduler = &cases.Scheduler{Store: a.Cases, Log: a.Log, Escalate: func(ctx context.Context, actor auth.Actor, id uuid.UUID, reason string) error {
 		_, err := a.Router.Escalate(ctx, actor, id, reason)
 		return err
