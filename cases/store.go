@@ -445,7 +445,9 @@ func (s *Store) saveAssignment(ctx context.Context, a *Assignment) error {
 // SetRedoPlan installs where a case reopened by a dissatisfied callback
 // goes (重办): nil plan for the same units as the last round (the router
 // sends a second failure to the county unit of the same line).
-func (s *Store) SetRedoPlan(fn func(ctx context.Context, c *Case) (*DispatchPlan, error)) { s.redoPlan = fn }
+func (s *Store) SetRedoPlan(fn func(ctx context.Context, c *Case) (*DispatchPlan, error)) {
+	s.redoPlan = fn
+}
 
 // SetReroute installs the re-routing decision after approved returns (the
 // router is built after the store).
