@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Per-target time for the short fuzz runs of `make test`; `make fuzz` runs longer.
 FUZZTIME ?= 10s
 
-.PHONY: all build run test vet unit fuzz fuzz-short bench postgres chromium clean
+.PHONY: all build run test vet lint unit fuzz fuzz-short bench postgres chromium clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: build postgres
 	./$(BIN) serve
 
 ## test: the whole suite against a real PostgreSQL that the tests start themselves
-test: postgres chromium vet unit fuzz-short
+test: postgres chromium vet lint unit fuzz-short
 
 postgres:
 	@scripts/ensure-postgres
@@ -28,6 +28,11 @@ chromium:
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck (honnef.co/go/tools), the version pinned here.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 unit:
 	$(GO) test -count=1 -timeout 9m ./...

@@ -221,7 +221,7 @@ type gcase struct {
 	id                                              uuid.UUID
 	no, county, township, kind, category, title     string
 	content, address, urgency, name, phone, channel string
-	state, resume                                   string
+	state                                           string
 	policy                                          cases.Policy
 	round, returns, redos, urges, version           int
 	dispatchedAt, signDue, dueAt, returnUntil       *time.Time
