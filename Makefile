@@ -4,7 +4,7 @@ BIN     := bin/yici
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Per-target time for the short fuzz runs of `make test`; `make fuzz` runs longer.
-FUZZTIME ?= 10s
+FUZZTIME ?= 8s
 
 .PHONY: all build run test vet lint unit fuzz fuzz-short bench postgres chromium clean
 
@@ -35,7 +35,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 unit:
-	$(GO) test -count=1 -timeout 9m ./...
+	$(GO) test -count=1 -p 4 -timeout 9m ./...
 
 # Every fuzz target for FUZZTIME each.
 fuzz-short:
