@@ -554,6 +554,7 @@ function status(text, isError) {
 
 async function loadCase(id, { focus = false } = {}) {
   const seq = ++caseSeq;
+  const focusedBefore = document.activeElement;
   const box = $('case');
   if (!current || current.id !== id) {
     box.hidden = true;
@@ -578,7 +579,9 @@ async function loadCase(id, { focus = false } = {}) {
   renderTimeline(c, (events && events.events) || []);
   renderFiles((files && files.attachments) || []);
   box.hidden = false;
-  if (focus) $('case-title').focus();
+  // Move focus to the case only if the person has not gone somewhere else
+  // while it loaded (a form opened meanwhile keeps its focus).
+  if (focus && document.activeElement === focusedBefore) $('case-title').focus();
 }
 
 let caseTimer = 0;
