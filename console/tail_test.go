@@ -29,13 +29,18 @@ func TestTailIsCompleteUnderInterleavedCommits(t *testing.T) {
 	agent := auth.Actor{Role: auth.Agent, Name: "话务员"}
 
 	var wg sync.WaitGroup
-	stop := make(chan struct{})
+	// After the writers end, the reader is told how many rows there are and
+	// reads until it has them: rows become final only when every older
+	// transaction of the cluster has ended (other tests share it), so an
+	// empty read is not the end.
+	wantC := make(chan int, 1)
 	// The reader.
 	var got []console.Item
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		last := start
+		deadline := time.Now().Add(3 * time.Minute)
 		for {
 			items, err := console.Fetch(ctx, db, last, 97)
 			if err != nil {
@@ -47,13 +52,18 @@ func TestTailIsCompleteUnderInterleavedCommits(t *testing.T) {
 				last = items[len(items)-1].Pos
 			}
 			select {
-			case <-stop:
-				if len(items) == 0 {
+			case want := <-wantC:
+				wantC <- want
+				if len(got) >= want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("reader still short after the writers ended: %d of %d", len(got), want)
 					return
 				}
 			default:
-				time.Sleep(time.Millisecond)
 			}
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	// Writers: 8 goroutines registering cases and notes; one of every ten
@@ -87,12 +97,14 @@ func TestTailIsCompleteUnderInterleavedCommits(t *testing.T) {
 		}(w)
 	}
 	writers.Wait()
-	close(stop)
+	var want int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM case_events`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	wantC <- want
 	wg.Wait()
 
 	// Every event row, exactly once, in increasing positions.
-	var want int
-	db.QueryRow(ctx, `SELECT count(*) FROM case_events`).Scan(&want)
 	seen := map[string]bool{}
 	for i, it := range got {
 		if i > 0 && it.Pos <= got[i-1].Pos {
