@@ -351,22 +351,24 @@ func (s *Store) create(ctx context.Context, actor auth.Actor, n NewCase) (*Case,
 		return nil, false, err
 	}
 	no := TrackingNoFrom(now, serial)
-	tag, err := q.Exec(ctx, `INSERT INTO cases (id, tracking_no, county_code, city_code, township_code, kind, category, title, content,
+	// The case is inserted as it is after its registration event (version
+	// 1) and read back by RETURNING: one statement, where an INSERT, a
+	// re-read and an UPDATE of every column used to be three (and the
+	// UPDATE a second row version with an entry in each index).
+	c, err := scanCase(q.QueryRow(ctx, `INSERT INTO cases (id, tracking_no, county_code, city_code, township_code, kind, category, title, content,
 		address, lat, lon, urgency, citizen_name, citizen_phone, phone_last4, anonymous, confidential, channel, channel_ref,
 		state, policy, version, created_at, updated_at, reporter)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,0,$23,$23,$24)
-		ON CONFLICT (channel, channel_ref) WHERE channel_ref IS NOT NULL DO NOTHING`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,1,$23,$23,$24)
+		ON CONFLICT (channel, channel_ref) WHERE channel_ref IS NOT NULL DO NOTHING
+		RETURNING `+caseCols,
 		id, no, n.CountyCode, n.CityCode, n.TownshipCode, string(n.Kind), n.Category, n.Title, n.Content, n.Address, lat, lon,
 		string(n.Urgency), n.CitizenName, n.CitizenPhone, PhoneLast4(n.CitizenPhone), n.Anonymous, n.Kind == Report,
-		string(n.Channel), ref, string(Registered), polJSON, now, n.Reporter)
-	if err != nil {
-		return nil, false, err
-	}
-	if tag.RowsAffected() == 0 {
+		string(n.Channel), ref, string(Registered), polJSON, now, n.Reporter))
+	if errors.Is(err, ErrNotFound) {
+		// A retry of a registered submission (its channel reference).
 		existing, err := s.GetByChannelRef(ctx, n.Channel, n.ChannelRef)
 		return existing, false, err
 	}
-	c, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
@@ -374,7 +376,7 @@ func (s *Store) create(ctx context.Context, actor auth.Actor, n NewCase) (*Case,
 	for k, v := range n.Data {
 		data[k] = v
 	}
-	if _, err := s.appendEvent(ctx, c, actor, ActRegister, "", Registered, "", true, data); err != nil {
+	if _, err := s.insertEvent(ctx, c, actor, ActRegister, "", Registered, "", true, data, c.CreatedAt); err != nil {
 		return nil, false, err
 	}
 	if s.onCreate != nil {
@@ -389,10 +391,18 @@ func (s *Store) create(ctx context.Context, actor auth.Actor, n NewCase) (*Case,
 // persists the case row. from may differ from c.State's old value; to is
 // c.State after the step.
 func (s *Store) appendEvent(ctx context.Context, c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any) (Event, error) {
-	q := s.q(ctx)
 	now := s.clock.Now()
 	c.Version++
 	c.UpdatedAt = now
+	ev, err := s.insertEvent(ctx, c, actor, act, from, to, reason, public, data, now)
+	if err != nil {
+		return Event{}, err
+	}
+	return ev, s.saveCase(ctx, c)
+}
+
+// insertEvent writes the event of c's current Version, at at.
+func (s *Store) insertEvent(ctx context.Context, c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any, at time.Time) (Event, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -405,16 +415,16 @@ func (s *Store) appendEvent(ctx context.Context, c *Case, actor auth.Actor, act 
 		id := actor.ID
 		actorID = &id
 	}
-	ev := Event{CaseID: c.ID, CountyCode: c.CountyCode, Seq: c.Version, At: now, Action: act, ActorID: actorID,
+	ev := Event{CaseID: c.ID, CountyCode: c.CountyCode, Seq: c.Version, At: at, Action: act, ActorID: actorID,
 		ActorName: actor.Name, ActorRole: string(actor.Role), ActorUnit: actor.UnitID, From: from, To: to, Reason: reason, Public: public, Data: data}
-	err = q.QueryRow(ctx, `INSERT INTO case_events (case_id, county_code, seq, at, action, actor_id, actor_name, actor_role, actor_unit,
+	err = s.q(ctx).QueryRow(ctx, `INSERT INTO case_events (case_id, county_code, seq, at, action, actor_id, actor_name, actor_role, actor_unit,
 		from_state, to_state, reason, public, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id`,
-		c.ID, c.CountyCode, c.Version, now, string(act), actorID, actor.Name, string(actor.Role), actor.UnitID,
+		c.ID, c.CountyCode, c.Version, at, string(act), actorID, actor.Name, string(actor.Role), actor.UnitID,
 		string(from), string(to), reason, public, dataJSON).Scan(&ev.ID)
 	if err != nil {
 		return Event{}, err
 	}
-	return ev, s.saveCase(ctx, c)
+	return ev, nil
 }
 
 func (s *Store) saveCase(ctx context.Context, c *Case) error {

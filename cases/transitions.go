@@ -59,18 +59,26 @@ func (s *Store) transition(ctx context.Context, id uuid.UUID, actor auth.Actor, 
 		if !c.State.Open() || c.State == PendingCallback || c.State == PendingReview {
 			c.UrgeDue = nil
 		}
+		// One event per step, one UPDATE of the case for them all.
 		for _, st := range steps {
 			prev := from
 			if st.to == "" {
 				st.to = prev
 			}
-			if _, err := s.appendEvent(ctx, c, actor, st.action, prev, st.to, st.reason, st.public, st.data); err != nil {
+			c.Version++
+			c.UpdatedAt = now
+			if _, err := s.insertEvent(ctx, c, actor, st.action, prev, st.to, st.reason, st.public, st.data, now); err != nil {
 				return err
 			}
 			from = st.to
 		}
 		if c.State != from {
 			return fmt.Errorf("cases: %s left state %s but its events end in %s", act, c.State, from)
+		}
+		if len(steps) > 0 {
+			if err := s.saveCase(ctx, c); err != nil {
+				return err
+			}
 		}
 		if err := s.syncTimers(ctx, c); err != nil {
 			return err

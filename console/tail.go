@@ -113,29 +113,38 @@ func cursorOf(pos int64) cursor {
 
 func (c cursor) less(d cursor) bool { return c.tx < d.tx || c.tx == d.tx && c.rank < d.rank }
 
-// tailQuery reads both sources in (tx, source, id) order, from transaction
-// $1 on and only below the snapshot's xmin.
+// tailQuery reads the three sources in (tx, source, id) order, from
+// transaction $1 on and only below the snapshot's xmin. The keys are
+// ordered and cut first (a merge of the three (tx, id) indexes), and only
+// the rows returned are built into bodies.
 const tailQuery = `
-SELECT x.tx::text AS tx_text, x.src, x.id, x.body FROM (
-  SELECT e.tx, 0 AS src, e.id, jsonb_build_object(
+WITH k AS (
+  SELECT x.tx, x.src, x.id FROM (
+    SELECT tx, 0 AS src, id FROM case_events WHERE tx >= $1::text::xid8 AND tx < pg_snapshot_xmin(pg_current_snapshot())
+    UNION ALL
+    SELECT tx, 1 AS src, id FROM cti_screenpops WHERE tx >= $1::text::xid8 AND tx < pg_snapshot_xmin(pg_current_snapshot())
+    UNION ALL
+    SELECT tx, 2 AS src, id FROM console_alerts WHERE tx >= $1::text::xid8 AND tx < pg_snapshot_xmin(pg_current_snapshot())
+  ) x
+  ORDER BY x.tx, x.src, x.id
+  LIMIT $2
+)
+SELECT k.tx::text AS tx_text, k.src, k.id, CASE k.src
+  WHEN 0 THEN (SELECT jsonb_build_object(
       'case_id', e.case_id, 'tracking_no', c.tracking_no, 'title', c.title, 'kind', c.kind, 'category', c.category,
       'urgency', c.urgency, 'township', c.township_code, 'action', e.action, 'from', e.from_state, 'to', e.to_state,
       'unit', e.actor_unit, 'unit_name', coalesce(u.name, ''), 'lead', coalesce(e.data->>'lead', ''),
       'reason', CASE WHEN e.public THEN e.reason ELSE '' END, 'public', e.public, 'at', e.at, 'due_at', c.due_at,
-      'units', coalesce((SELECT array_agg(DISTINCT a.unit_id) FROM assignments a WHERE a.case_id = e.case_id AND a.dispatched_at <= e.at), '{}')) AS body
-    FROM case_events e JOIN cases c ON c.id = e.case_id LEFT JOIN units u ON u.id = e.actor_unit
-  UNION ALL
-  SELECT p.tx, 1 AS src, p.id, jsonb_build_object('call_id', p.call_id, 'caller', p.caller, 'agent', p.agent,
-      'history', p.history, 'at', p.created_at) AS body
-    FROM cti_screenpops p
-  UNION ALL
-  SELECT a.tx, 2 AS src, a.id, jsonb_build_object('kind', a.kind, 'township', a.township_code, 'county', a.county_code,
-      'category', a.category, 'count', a.count, 'case_ids', a.case_ids, 'alert_title', a.title, 'at', a.created_at) AS body
-    FROM console_alerts a
-) x
-WHERE x.tx >= $1::text::xid8 AND x.tx < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY x.tx, x.src, x.id
-LIMIT $2`
+      'units', coalesce((SELECT array_agg(DISTINCT a.unit_id) FROM assignments a WHERE a.case_id = e.case_id AND a.dispatched_at <= e.at), '{}'))
+    FROM case_events e JOIN cases c ON c.id = e.case_id LEFT JOIN units u ON u.id = e.actor_unit WHERE e.id = k.id)
+  WHEN 1 THEN (SELECT jsonb_build_object('call_id', p.call_id, 'caller', p.caller, 'agent', p.agent,
+      'history', p.history, 'at', p.created_at) FROM cti_screenpops p WHERE p.id = k.id)
+  ELSE (SELECT jsonb_build_object('kind', a.kind, 'township', a.township_code, 'county', a.county_code,
+      'category', a.category, 'count', a.count, 'case_ids', a.case_ids, 'alert_title', a.title, 'at', a.created_at)
+    FROM console_alerts a WHERE a.id = k.id)
+  END AS body
+FROM k
+ORDER BY k.tx, k.src, k.id`
 
 // Horizon returns the position just below which every row is final: the
 // stream starts there.
