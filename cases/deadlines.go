@@ -16,7 +16,7 @@ import (
 )
 
 // Deadlines that act. Every step that moves a deadline rewrites the case's
-// timers in its own transaction (syncTimers), so a timer is never lost and
+// timers in its own transaction (timersSQL), so a timer is never lost and
 // an extension or a suspension moves it. Any node fires due timers (the
 // Scheduler): it locks the case (SKIP LOCKED: another node has it), marks
 // the timer fired and writes the step, in one transaction, so a timer
@@ -96,25 +96,25 @@ func (s *Store) wantedTimers(c *Case) []timer {
 	return out
 }
 
-// syncTimers rewrites the case's timers in the current transaction: new
-// ones added, moved ones reset to fire again at their new time, ones no
-// longer wanted removed, unchanged fired ones left fired.
-func (s *Store) syncTimers(ctx context.Context, c *Case) error {
+// timersSQL is the statement that makes c's timers what its state wants,
+// sent with every transition: new ones added, moved ones reset to fire
+// again at their new time, ones no longer wanted removed, unchanged fired
+// ones left fired.
+func (s *Store) timersSQL(c *Case) (string, []any) {
 	want := s.wantedTimers(c)
 	kinds := make([]string, len(want))
 	ats := make([]time.Time, len(want))
 	for i, t := range want {
 		kinds[i], ats[i] = t.kind, t.at
 	}
-	_, err := s.q(ctx).Exec(ctx, `WITH want(kind, fire_at) AS (SELECT * FROM unnest($2::text[], $3::timestamptz[])),
+	return `WITH want(kind, fire_at) AS (SELECT * FROM unnest($2::text[], $3::timestamptz[])),
 		gone AS (DELETE FROM case_timers t WHERE t.case_id = $1 AND NOT EXISTS (SELECT 1 FROM want w WHERE w.kind = t.kind))
 		INSERT INTO case_timers (case_id, county_code, kind, fire_at) SELECT $1, $4, kind, fire_at FROM want
 		ON CONFLICT (case_id, kind) DO UPDATE SET county_code = excluded.county_code,
 			-- the callback is due a working day after the case reached the callback queue: it does not move
 			fire_at = CASE WHEN case_timers.kind = 'callback_due' THEN case_timers.fire_at ELSE excluded.fire_at END,
 			fired_at = CASE WHEN case_timers.kind = 'callback_due' OR case_timers.fire_at = excluded.fire_at THEN case_timers.fired_at END`,
-		c.ID, kinds, ats, c.CountyCode)
-	return err
+		[]any{c.ID, kinds, ats, c.CountyCode}
 }
 
 // Scheduler fires due timers. Every node may run one.

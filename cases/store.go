@@ -107,6 +107,7 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // InTx runs fn in one transaction; store calls made with the ctx it gets
@@ -403,47 +404,68 @@ func (s *Store) appendEvent(ctx context.Context, c *Case, actor auth.Actor, act 
 
 // insertEvent writes the event of c's current Version, at at.
 func (s *Store) insertEvent(ctx context.Context, c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any, at time.Time) (Event, error) {
+	sql, args, err := eventSQL(c, actor, act, from, to, reason, public, data, at)
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{CaseID: c.ID, CountyCode: c.CountyCode, Seq: c.Version, At: at, Action: act, ActorName: actor.Name,
+		ActorRole: string(actor.Role), ActorUnit: actor.UnitID, From: from, To: to, Reason: reason, Public: public, Data: data}
+	if actor.ID != uuid.Nil {
+		id := actor.ID
+		ev.ActorID = &id
+	}
+	if ev.Data == nil {
+		ev.Data = map[string]any{}
+	}
+	if err := s.q(ctx).QueryRow(ctx, sql+` RETURNING id`, args...).Scan(&ev.ID); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+// eventSQL is the INSERT of the event of c's current Version.
+func eventSQL(c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any, at time.Time) (string, []any, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
 	dataJSON, err := json.Marshal(data)
 	if err != nil {
-		return Event{}, err
+		return "", nil, err
 	}
 	var actorID *uuid.UUID
 	if actor.ID != uuid.Nil {
 		id := actor.ID
 		actorID = &id
 	}
-	ev := Event{CaseID: c.ID, CountyCode: c.CountyCode, Seq: c.Version, At: at, Action: act, ActorID: actorID,
-		ActorName: actor.Name, ActorRole: string(actor.Role), ActorUnit: actor.UnitID, From: from, To: to, Reason: reason, Public: public, Data: data}
-	err = s.q(ctx).QueryRow(ctx, `INSERT INTO case_events (case_id, county_code, seq, at, action, actor_id, actor_name, actor_role, actor_unit,
-		from_state, to_state, reason, public, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id`,
-		c.ID, c.CountyCode, c.Version, at, string(act), actorID, actor.Name, string(actor.Role), actor.UnitID,
-		string(from), string(to), reason, public, dataJSON).Scan(&ev.ID)
-	if err != nil {
-		return Event{}, err
-	}
-	return ev, nil
+	return `INSERT INTO case_events (case_id, county_code, seq, at, action, actor_id, actor_name, actor_role, actor_unit,
+		from_state, to_state, reason, public, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+		[]any{c.ID, c.CountyCode, c.Version, at, string(act), actorID, actor.Name, string(actor.Role), actor.UnitID,
+			string(from), string(to), reason, public, dataJSON}, nil
 }
 
 func (s *Store) saveCase(ctx context.Context, c *Case) error {
+	sql, args := saveCaseSQL(c)
+	_, err := s.q(ctx).Exec(ctx, sql, args...)
+	return err
+}
+
+// saveCaseSQL is the UPDATE that writes c's row.
+func saveCaseSQL(c *Case) (string, []any) {
 	polJSON, _ := json.Marshal(c.Policy)
 	var lat, lon *float64
 	if c.Point != nil {
 		lat, lon = &c.Point.Lat, &c.Point.Lon
 	}
-	_, err := s.q(ctx).Exec(ctx, `UPDATE cases SET county_code=$2, city_code=$3, township_code=$4, kind=$5, category=$6, urgency=$7,
+	return `UPDATE cases SET county_code=$2, city_code=$3, township_code=$4, kind=$5, category=$6, urgency=$7,
 		state=$8, resume_state=$9, parent_id=$10, policy=$11, dispatch_round=$12, dispatched_at=$13, sign_due=$14, due_at=$15,
 		return_until=$16, suspended_at=$17, ext_count=$18, ext_until=$19, ext_reason=$20, return_count=$21, redo_count=$22,
 		urge_count=$23, reply=$24, satisfaction=$25, solved=$26, rated_at=$27, version=$28, updated_at=$29, closed_at=$30,
 		lat=$31, lon=$32, address=$33, callback_attempts=$34, urge_due=$35
 		WHERE id = $1`,
-		c.ID, c.CountyCode, c.CityCode, c.TownshipCode, string(c.Kind), c.Category, string(c.Urgency), string(c.State),
-		string(c.ResumeState), c.ParentID, polJSON, c.DispatchRound, c.DispatchedAt, c.SignDue, c.DueAt, c.ReturnUntil,
-		c.SuspendedAt, c.ExtCount, c.ExtUntil, c.ExtReason, c.ReturnCount, c.RedoCount, c.UrgeCount, c.Reply,
-		string(c.Satisfaction), c.Solved, c.RatedAt, c.Version, c.UpdatedAt, c.ClosedAt, lat, lon, c.Address, c.CallbackTries, c.UrgeDue)
-	return err
+		[]any{c.ID, c.CountyCode, c.CityCode, c.TownshipCode, string(c.Kind), c.Category, string(c.Urgency), string(c.State),
+			string(c.ResumeState), c.ParentID, polJSON, c.DispatchRound, c.DispatchedAt, c.SignDue, c.DueAt, c.ReturnUntil,
+			c.SuspendedAt, c.ExtCount, c.ExtUntil, c.ExtReason, c.ReturnCount, c.RedoCount, c.UrgeCount, c.Reply,
+			string(c.Satisfaction), c.Solved, c.RatedAt, c.Version, c.UpdatedAt, c.ClosedAt, lat, lon, c.Address, c.CallbackTries, c.UrgeDue}
 }
 
 func (s *Store) saveAssignment(ctx context.Context, a *Assignment) error {

@@ -42,54 +42,85 @@ func (s *Store) transition(ctx context.Context, id uuid.UUID, actor auth.Actor, 
 		if err := s.loadAssignments(ctx, q, c); err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		if err := Check(act, c, actor, reason, now); err != nil {
-			return err
-		}
-		from := c.State
-		steps, err := fn(ctx, c, now)
-		if err != nil {
-			return err
-		}
-		if c.UrgeDue != nil && act != ActUrge && actor.Role == auth.Officer {
-			if l := c.LeadAssignment(); l != nil && l.UnitID == actor.UnitID {
-				c.UrgeDue = nil // the unit responded to the 督办
-			}
-		}
-		if !c.State.Open() || c.State == PendingCallback || c.State == PendingReview {
-			c.UrgeDue = nil
-		}
-		// One event per step, one UPDATE of the case for them all.
-		for _, st := range steps {
-			prev := from
-			if st.to == "" {
-				st.to = prev
-			}
-			c.Version++
-			c.UpdatedAt = now
-			if _, err := s.insertEvent(ctx, c, actor, st.action, prev, st.to, st.reason, st.public, st.data, now); err != nil {
-				return err
-			}
-			from = st.to
-		}
-		if c.State != from {
-			return fmt.Errorf("cases: %s left state %s but its events end in %s", act, c.State, from)
-		}
-		if len(steps) > 0 {
-			if err := s.saveCase(ctx, c); err != nil {
-				return err
-			}
-		}
-		if err := s.syncTimers(ctx, c); err != nil {
-			return err
-		}
-		out = c
-		return nil
+		out, err = s.apply(ctx, c, actor, act, reason, fn)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// transitionCreated is transition for a case that Create registered in the
+// transaction of ctx: the row is locked by its INSERT and c is current, so
+// it is not read again. Anything else goes through transition. Were c
+// stale all the same, the event it writes would collide with the one
+// already written under the same (case, seq) and the transaction fail.
+func (s *Store) transitionCreated(ctx context.Context, c *Case, actor auth.Actor, act Action, reason string,
+	fn func(ctx context.Context, c *Case, now time.Time) ([]step, error)) (*Case, error) {
+	if Tx(ctx) == nil || c == nil || c.Version != 1 || c.State != Registered {
+		if c == nil {
+			return nil, &TransitionError{Action: act, Role: actor.Role, Err: ErrNotFound}
+		}
+		return s.transition(ctx, c.ID, actor, act, reason, fn)
+	}
+	cc := *c
+	cc.Assignments = slices.Clone(c.Assignments)
+	return s.apply(ctx, &cc, actor, act, reason, fn)
+}
+
+// apply checks the state machine, lets fn change the locked case c and say
+// which events to write, and writes them, the case row and its timers in
+// one round trip.
+func (s *Store) apply(ctx context.Context, c *Case, actor auth.Actor, act Action, reason string,
+	fn func(ctx context.Context, c *Case, now time.Time) ([]step, error)) (*Case, error) {
+	now := s.clock.Now()
+	if err := Check(act, c, actor, reason, now); err != nil {
+		return nil, err
+	}
+	from := c.State
+	steps, err := fn(ctx, c, now)
+	if err != nil {
+		return nil, err
+	}
+	if c.UrgeDue != nil && act != ActUrge && actor.Role == auth.Officer {
+		if l := c.LeadAssignment(); l != nil && l.UnitID == actor.UnitID {
+			c.UrgeDue = nil // the unit responded to the 督办
+		}
+	}
+	if !c.State.Open() || c.State == PendingCallback || c.State == PendingReview {
+		c.UrgeDue = nil
+	}
+	// One event per step, one UPDATE of the case for them all, the timers:
+	// sent together.
+	var b pgx.Batch
+	for _, st := range steps {
+		prev := from
+		if st.to == "" {
+			st.to = prev
+		}
+		c.Version++
+		c.UpdatedAt = now
+		sql, args, err := eventSQL(c, actor, st.action, prev, st.to, st.reason, st.public, st.data, now)
+		if err != nil {
+			return nil, err
+		}
+		b.Queue(sql, args...)
+		from = st.to
+	}
+	if c.State != from {
+		return nil, fmt.Errorf("cases: %s left state %s but its events end in %s", act, c.State, from)
+	}
+	if len(steps) > 0 {
+		sql, args := saveCaseSQL(c)
+		b.Queue(sql, args...)
+	}
+	sql, args := s.timersSQL(c)
+	b.Queue(sql, args...)
+	if err := s.q(ctx).SendBatch(ctx, &b).Close(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func refuse(act Action, c *Case, actor auth.Actor, err error, detail string) error {
@@ -111,6 +142,8 @@ type DispatchPlan struct {
 	// routing rule's deadline); RuleName says which rule.
 	Resolve  *workcal.Span
 	RuleName string
+
+	names map[string]string // the units' names, read by checkUnits
 }
 
 func (s *Store) checkUnits(ctx context.Context, act Action, c *Case, actor auth.Actor, p *DispatchPlan) error {
@@ -125,12 +158,23 @@ func (s *Store) checkUnits(ctx context.Context, act Action, c *Case, actor auth.
 	}
 	p.Co = co
 	all := append([]string{p.Lead}, co...)
-	var n int
-	if err := s.q(ctx).QueryRow(ctx, `SELECT count(*) FROM units WHERE id = ANY($1) AND active`, all).Scan(&n); err != nil {
+	rows, err := s.q(ctx).Query(ctx, `SELECT id, name FROM units WHERE id = ANY($1) AND active`, all)
+	if err != nil {
 		return err
 	}
-	if n != len(all) {
+	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var v [2]string
+		return v, r.Scan(&v[0], &v[1])
+	})
+	if err != nil {
+		return err
+	}
+	if len(names) != len(all) {
 		return refuse(act, c, actor, ErrInvalid, "units: 承办单位不存在或已停用")
+	}
+	p.names = map[string]string{}
+	for _, n := range names {
+		p.names[n[0]] = n[1]
 	}
 	return nil
 }
@@ -184,24 +228,29 @@ func (s *Store) dispatchRound(ctx context.Context, c *Case, p DispatchPlan, now 
 	c.ExtUntil, c.ExtReason = nil, ""
 	c.State = PendingSign
 	units := append([]string{p.Lead}, p.Co...)
-	names, err := s.unitNames(ctx, units)
-	if err != nil {
-		return err
+	names := p.names
+	if names == nil {
+		var err error
+		if names, err = s.unitNames(ctx, units); err != nil {
+			return err
+		}
 	}
+	ids := make([]uuid.UUID, len(units))
+	roles := make([]string, len(units))
 	for i, u := range units {
 		role := Co
 		if i == 0 {
 			role = Lead
 		}
-		id, _ := uuid.NewV7()
-		a := Assignment{ID: id, UnitID: u, UnitName: names[u], Role: role, Round: c.DispatchRound, State: APendingSign, DispatchedAt: now}
-		if _, err := s.q(ctx).Exec(ctx, `INSERT INTO assignments (id, case_id, county_code, unit_id, role, round, state, dispatched_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, a.ID, c.ID, c.CountyCode, a.UnitID, string(a.Role), a.Round, string(a.State), now); err != nil {
-			return err
-		}
-		c.Assignments = append(c.Assignments, a)
+		ids[i], _ = uuid.NewV7()
+		roles[i] = string(role)
+		c.Assignments = append(c.Assignments, Assignment{ID: ids[i], UnitID: u, UnitName: names[u], Role: role, Round: c.DispatchRound,
+			State: APendingSign, DispatchedAt: now})
 	}
-	return nil
+	_, err := s.q(ctx).Exec(ctx, `INSERT INTO assignments (id, case_id, county_code, unit_id, role, round, state, dispatched_at)
+		SELECT a.id, $2, $3, a.unit_id, a.role, $6, $7, $8 FROM unnest($1::uuid[], $4::text[], $5::text[]) AS a(id, unit_id, role)`,
+		ids, c.ID, c.CountyCode, units, roles, c.DispatchRound, string(APendingSign), now)
+	return err
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -217,10 +266,20 @@ func dispatchData(c *Case, p DispatchPlan) map[string]any {
 
 // Submit moves a registered case to the dispatch queue (待派单).
 func (s *Store) Submit(ctx context.Context, actor auth.Actor, id uuid.UUID, reason string) (*Case, error) {
-	return s.transition(ctx, id, actor, ActSubmit, reason, func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
+	return s.transition(ctx, id, actor, ActSubmit, reason, submitFn(reason))
+}
+
+// SubmitCreated is Submit of the case c that Create has just registered in
+// the transaction of ctx (see DispatchCreated).
+func (s *Store) SubmitCreated(ctx context.Context, actor auth.Actor, c *Case, reason string) (*Case, error) {
+	return s.transitionCreated(ctx, c, actor, ActSubmit, reason, submitFn(reason))
+}
+
+func submitFn(reason string) func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
+	return func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
 		c.State = PendingDispatch
 		return []step{{action: ActSubmit, to: PendingDispatch, reason: reason, public: false}}, nil
-	})
+	}
 }
 
 // Answer closes a case at first contact with the answer given (直接答复);
@@ -235,7 +294,18 @@ func (s *Store) Answer(ctx context.Context, actor auth.Actor, id uuid.UUID, answ
 
 // Dispatch sends a case to its lead and co-handling units (派单).
 func (s *Store) Dispatch(ctx context.Context, actor auth.Actor, id uuid.UUID, p DispatchPlan, reason string) (*Case, error) {
-	return s.transition(ctx, id, actor, ActDispatch, reason, func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
+	return s.transition(ctx, id, actor, ActDispatch, reason, s.dispatchFn(actor, p, reason))
+}
+
+// DispatchCreated is Dispatch of the case c that Create has just registered
+// in the transaction of ctx (an intake's automatic dispatch): the case is
+// not read again. Any other c is dispatched as Dispatch does.
+func (s *Store) DispatchCreated(ctx context.Context, actor auth.Actor, c *Case, p DispatchPlan, reason string) (*Case, error) {
+	return s.transitionCreated(ctx, c, actor, ActDispatch, reason, s.dispatchFn(actor, p, reason))
+}
+
+func (s *Store) dispatchFn(actor auth.Actor, p DispatchPlan, reason string) func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
+	return func(ctx context.Context, c *Case, now time.Time) ([]step, error) {
 		if err := s.checkUnits(ctx, ActDispatch, c, actor, &p); err != nil {
 			return nil, err
 		}
@@ -243,7 +313,7 @@ func (s *Store) Dispatch(ctx context.Context, actor auth.Actor, id uuid.UUID, p 
 			return nil, err
 		}
 		return []step{{action: ActDispatch, to: PendingSign, reason: reason, public: true, data: dispatchData(c, p)}}, nil
-	})
+	}
 }
 
 // Sign is a unit's sign-for (签收); the lead's sign-for starts the work.

@@ -173,7 +173,7 @@ func (in *Intake) Submit(ctx context.Context, actor auth.Actor, s Submission) (R
 				if err := in.Router.Record(ctx, c, d, true, actor.Name); err != nil {
 					return err
 				}
-				out, err := in.Cases.Dispatch(ctx, auth.SystemActor("自动派单"), c.ID, router.Plan(d), d.Summary)
+				out, err := in.Cases.DispatchCreated(ctx, auth.SystemActor("自动派单"), c, router.Plan(d), d.Summary)
 				if err == nil {
 					res.Case, res.Routed, res.Decision = out, true, &d
 					return nil
@@ -181,7 +181,7 @@ func (in *Intake) Submit(ctx context.Context, actor auth.Actor, s Submission) (R
 				in.Log.Warn("intake: automatic dispatch refused, queued", "case", c.TrackingNo, "err", err)
 			}
 		}
-		out, err := in.Cases.Submit(ctx, auth.SystemActor("待人工派单"), c.ID, queueReason(s, n, sg))
+		out, err := in.Cases.SubmitCreated(ctx, auth.SystemActor("待人工派单"), c, queueReason(s, n, sg))
 		if err == nil {
 			res.Case = out
 		}

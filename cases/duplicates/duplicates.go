@@ -477,6 +477,14 @@ func (d *Detector) OnArrival(ctx context.Context, c *cases.Case) (Arrival, error
 }
 
 func (d *Detector) store(ctx context.Context, q querier, c *cases.Case, cands []Candidate) error {
+	if len(cands) == 0 {
+		// Most arrivals: a plain delete, which for a new case finds and
+		// writes nothing.
+		if _, err := q.Exec(ctx, `DELETE FROM case_duplicates WHERE case_id = $1`, c.ID); err != nil {
+			return fmt.Errorf("duplicates: store: %w", err)
+		}
+		return nil
+	}
 	ids := make([]uuid.UUID, len(cands))
 	sims := make([]float64, len(cands))
 	reasons := make([]string, len(cands))
