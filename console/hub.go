@@ -219,14 +219,15 @@ func (h *Hub) listen(ctx context.Context) {
 func (h *Hub) broadcast(items []Item) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, it := range items {
+	for i := range items {
+		it := &items[i] // shared by every connection's queue, never changed
 		if it.Pos <= h.head {
 			continue
 		}
 		h.head = it.Pos
-		h.ring = append(h.ring, it)
+		h.ring = append(h.ring, *it)
 		for c := range h.conns {
-			if c.behind || !c.sees(&it) {
+			if c.behind || !c.sees(it) {
 				continue
 			}
 			select {

@@ -20,14 +20,17 @@ import (
 // the watermark in stats_state, computes each event's contribution to the
 // day counters, and adds them to stats_rollup and stats_counts in the same
 // transaction that moves the watermark. So every event is folded exactly
-// once, whatever crashes, and nodes take turns: the state row is taken
-// FOR UPDATE SKIP LOCKED, a node that finds it taken skips its turn.
+// once, whatever crashes, and nodes take turns by
+// an advisory lock, a node that finds it taken skips its turn.
 //
 // An event's contribution depends only on the event and on earlier events
 // of its case (the round it belongs to: the latest register, dispatch,
 // redo or escalate event before it), which never change. So folding in
 // any number of runs gives the same rollups as one run over the whole
 // trail (tested), and Rebuild can start again from nothing.
+
+// foldLock is the advisory lock of the fold and the rebuild.
+const foldLock int64 = 0x59494349_53544154 // "YICISTAT"
 
 // ctxActions are the actions whose contribution needs the round they
 // belong to (their unit, territory and category, the round's dispatch time
@@ -309,10 +312,19 @@ func (s *Service) foldBatch(ctx context.Context) (n int, more bool, err error) {
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var wtx, cal string
 		var lastID int64
-		err := tx.QueryRow(ctx, `SELECT tx::text, last_id, calendar FROM stats_state WHERE id = 1 FOR UPDATE SKIP LOCKED`).Scan(&wtx, &lastID, &cal)
-		if errors.Is(err, pgx.ErrNoRows) {
+		// Nodes take turns by an advisory lock, not a row lock: a row lock
+		// would give this transaction an id from its first statement, and
+		// the console stream (which reads only below the oldest running
+		// transaction id) would wait for the whole batch. Reading the events
+		// takes no id; only the short writes at the end do.
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, foldLock).Scan(&mine); err != nil {
+			return err
+		}
+		if !mine {
 			return ErrBusy
 		}
+		err := tx.QueryRow(ctx, `SELECT tx::text, last_id, calendar FROM stats_state WHERE id = 1`).Scan(&wtx, &lastID, &cal)
 		if err != nil {
 			return err
 		}
@@ -455,6 +467,9 @@ func writeFold(ctx context.Context, tx pgx.Tx, f *fold) error {
 // partial figures until it is done.
 func (s *Service) Rebuild(ctx context.Context) (int, error) {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, foldLock); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM stats_state WHERE id = 1 FOR UPDATE`); err != nil {
 			return err
 		}
