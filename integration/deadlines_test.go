@@ -40,6 +40,14 @@ func startNode(t *testing.T, bin, dbURL string) *node {
 
 func startNodeAt(t *testing.T, bin, dbURL, addr string) *node {
 	t.Helper()
+	n := spawnNode(t, bin, dbURL, addr)
+	n.waitReady(t)
+	return n
+}
+
+// spawnNode starts a node without waiting for it to be ready.
+func spawnNode(t *testing.T, bin, dbURL, addr string) *node {
+	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", t.TempDir())
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "YICI_SCHEDULER_INTERVAL=50ms", "YICI_LOG_LEVEL=error", "YICI_DEMO=false")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -48,18 +56,22 @@ func startNodeAt(t *testing.T, bin, dbURL, addr string) *node {
 	}
 	n := &node{cmd: cmd, addr: addr}
 	t.Cleanup(func() { n.cmd.Process.Kill(); n.cmd.Wait() })
+	return n
+}
+
+func (n *node) waitReady(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+		if resp, err := http.Get("http://" + n.addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return n
+				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("node did not become ready")
-	return nil
 }
 
 // Two processes fire the due timers of 300 cases; one is killed with
@@ -90,11 +102,17 @@ func TestTimersSurviveAKilledProcess(t *testing.T) {
 	db.QueryRow(ctx, `SELECT count(*) FROM case_timers WHERE fired_at IS NULL AND fire_at <= now()`).Scan(&due)
 	t.Logf("%d timers due", due)
 
-	a := startNode(t, bin, s.DBURL)
-	startNode(t, bin, s.DBURL)
+	// Both nodes start at once (waiting for the first to be ready before
+	// starting the second gave it time to fire everything alone).
+	a := spawnNode(t, bin, s.DBURL, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	b := spawnNode(t, bin, s.DBURL, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 	// Kill one node as soon as the firing is under way.
 	var firedBefore int
+	startBy := time.Now().Add(60 * time.Second)
 	for firedBefore < 60 {
+		if time.Now().After(startBy) {
+			t.Fatalf("only %d firings a minute after the nodes started", firedBefore)
+		}
 		db.QueryRow(ctx, `SELECT count(*) FROM case_events WHERE action IN ('deadline_warning','deadline_overdue','escalate')`).Scan(&firedBefore)
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -104,6 +122,7 @@ func TestTimersSurviveAKilledProcess(t *testing.T) {
 	if firedBefore >= 3*n {
 		t.Fatal("the kill came after the work: the test proves nothing")
 	}
+	b.waitReady(t)
 	startNode(t, bin, s.DBURL) // and a restart
 
 	deadline := time.Now().Add(90 * time.Second)
