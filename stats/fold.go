@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"yici/internal/workcal"
 )
@@ -503,4 +504,24 @@ func calendarPrint(cal *workcal.Calendar) string {
 	}
 	h.Write([]byte(loc.String()))
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// MarkFolded moves the fold's watermark past every event written so far,
+// under the fold's lock, without counting them: for a benchmark database
+// filled in bulk, whose statistics are not wanted. It returns how many
+// events the rollups will never count.
+func MarkFolded(ctx context.Context, db *pgxpool.Pool) (int64, error) {
+	var skipped int64
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, foldLock); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM case_events WHERE (tx, id) > (SELECT tx, last_id FROM stats_state WHERE id = 1)`).Scan(&skipped); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE stats_state s SET tx = e.tx, last_id = e.id, folded_at = now()
+			FROM (SELECT tx, id FROM case_events ORDER BY tx DESC, id DESC LIMIT 1) e WHERE s.id = 1`)
+		return err
+	})
+	return skipped, err
 }

@@ -394,3 +394,35 @@ func scrape(t *testing.T, base string, h http.Header, want int) string {
 	}
 	return b.String()
 }
+
+// MarkFolded skips what is there (counted, never folded) and leaves later
+// events to the fold.
+func TestMarkFolded(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Pool(t, routertest.Zhejiang)
+	month := time.Date(2026, 10, 1, 0, 0, 0, 0, shanghai)
+	cutoff := time.Date(2026, 11, 3, 12, 0, 0, 0, shanghai)
+	res, err := stats.Generate(ctx, db, 200, month, stats.GenOptions{Seed: 3, Chunk: 100, Cutoff: cutoff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped, err := stats.MarkFolded(ctx, db)
+	if err != nil || skipped != res.Events {
+		t.Fatalf("skipped %d of %d events: %v", skipped, res.Events, err)
+	}
+	svc := stats.New(db, nil, stats.Options{})
+	if n, err := svc.Fold(ctx); err != nil || n != 0 {
+		t.Fatalf("fold after MarkFolded: %d, %v", n, err)
+	}
+	more, err := stats.Generate(ctx, db, 50, month, stats.GenOptions{Seed: 4, Chunk: 50, Cutoff: cutoff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Fold(ctx); err != nil || int64(n) != more.Events {
+		t.Fatalf("fold of the later events: %d of %d, %v", n, more.Events, err)
+	}
+	var rows int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM stats_rollup`).Scan(&rows); err != nil || rows == 0 {
+		t.Fatalf("rollups after the later fold: %d rows, %v", rows, err)
+	}
+}
