@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -42,6 +43,8 @@ type Item struct {
 	// Who may see it (not sent).
 	units []string // units assigned to the case at or before the event
 	agent string   // the screen-pop's agent
+
+	wire []byte // the message as sent, encoded once for every connection
 }
 
 // Event is a case event as the stream shows it: no internal text, no
@@ -207,7 +210,11 @@ func Fetch(ctx context.Context, db *pgxpool.Pool, after int64, limit int) ([]Ite
 }
 
 func fetch(ctx context.Context, db *pgxpool.Pool, from cursor, limit int) ([]Item, bool, error) {
-	rows, err := db.Query(ctx, tailQuery, strconv.FormatUint(from.tx, 10), limit)
+	// Planned with its parameters every time (an unnamed statement): the
+	// generic plan of the prepared statement cannot know that the range from
+	// $1 holds a few rows and started two parallel workers for every poll
+	// (9–15 ms a poll under load instead of 0.7 ms).
+	rows, err := db.Query(ctx, tailQuery, pgx.QueryExecModeExec, strconv.FormatUint(from.tx, 10), limit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -259,6 +266,10 @@ func fetch(ctx context.Context, db *pgxpool.Pool, from cursor, limit int) ([]Ite
 			it.Type = "alert"
 			it.Alert = &Alert{Pos: it.Pos, ID: id, Kind: b.Kind, TownshipCode: b.Township, CountyCode: b.County, Category: b.Category,
 				Count: b.Count, CaseIDs: b.CaseIDs, Title: b.AlertTitle, At: b.At}
+		}
+		// The message is the same for every connection: encoded once.
+		if it.wire, err = json.Marshal(it.envelope()); err != nil {
+			return nil, false, err
 		}
 		out = append(out, it)
 	}

@@ -165,7 +165,14 @@ func (c *Conn) writeRaw(b []byte) error {
 }
 
 func (c *Conn) writeItem(it Item) error {
-	return c.write(envelope{V: Protocol, Type: it.Type, Pos: it.Pos, Event: it.Event, Pop: it.Pop, Alert: it.Alert})
+	if it.wire != nil {
+		return c.writeRaw(it.wire)
+	}
+	return c.write(it.envelope())
+}
+
+func (it *Item) envelope() envelope {
+	return envelope{V: Protocol, Type: it.Type, Pos: it.Pos, Event: it.Event, Pop: it.Pop, Alert: it.Alert}
 }
 
 func (c *Conn) writePump(last int64, backlog []Item, head int64, inRing bool) {

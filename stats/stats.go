@@ -52,7 +52,7 @@ type Options struct {
 	Territory *territory.Territory // names of counties and townships; Zhejiang
 	Taxonomy  *taxonomy.Taxonomy   // names of categories; the default taxonomy
 	Interval  time.Duration        // how often Run folds new events; 30 s
-	BatchSize int                  // events per fold transaction; 5,000 (its writes hold back the console stream)
+	BatchSize int                  // events per fold transaction; 1,000 (its writes hold back the console stream)
 }
 
 // Service answers the statistics and runs the rollup job.
@@ -91,7 +91,7 @@ func New(db *pgxpool.Pool, cal *workcal.Calendar, opts Options) *Service {
 		opts.Interval = 30 * time.Second
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 5000
+		opts.BatchSize = 1000
 	}
 	s := &Service{db: db, cal: cal, opts: opts, log: opts.Log, calPrint: calendarPrint(cal)}
 	s.assets = webui.NewAssets(staticFS, "static", "/static/stats/")
