@@ -102,16 +102,15 @@ func (m *Metrics) Allowed(r *http.Request) (bool, int) {
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		pattern := ""
-		if m.o.Mux != nil {
-			_, pattern = m.o.Mux.Handler(r)
-		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpx.Recording(w)
 		defer func() {
-			if r.Pattern != "" {
-				pattern = r.Pattern
+			// The mux names the route on the request it serves; when a
+			// middleware in between passed on a copy, it is looked up.
+			pattern := r.Pattern
+			if pattern == "" && m.o.Mux != nil {
+				_, pattern = m.o.Mux.Handler(r)
 			}
-			m.observe(r.Method, pattern, sw.status, time.Since(start))
+			m.observe(r.Method, pattern, sw.Status, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -148,47 +147,6 @@ func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 	h.sum += s
 	h.n++
 	m.mu.Unlock()
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(s int) {
-	if w.status == 0 {
-		w.status = s
-	}
-	w.ResponseWriter.WriteHeader(s)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Hijack hands the connection over (websockets).
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, fmt.Errorf("the response writer cannot hijack")
-	}
-	if w.status == 0 {
-		w.status = http.StatusSwitchingProtocols
-	}
-	return h.Hijack()
-}
-
-// Flush sends buffered data.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 // ServeHTTP answers GET /metrics.

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 
 	"errors"
@@ -264,18 +263,18 @@ func (a *App) middleware(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpx.Recording(w)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
 				a.Log.Error("panic", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					httpx.Error(sw, http.StatusInternalServerError, httpx.FieldError{Rule: "internal", MessageZH: "服务器内部错误", MessageEN: "internal error"})
 				}
 			}
-			a.Log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status, "dur", time.Since(start))
+			a.Log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", sw.Status, "dur", time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -287,47 +286,6 @@ func logPath(p string) string {
 		return "/api/v1/cti/{token}"
 	}
 	return p
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(s int) {
-	if w.status == 0 {
-		w.status = s
-	}
-	w.ResponseWriter.WriteHeader(s)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Hijack hands the connection over (websockets).
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, fmt.Errorf("the response writer cannot hijack")
-	}
-	if w.status == 0 {
-		w.status = http.StatusSwitchingProtocols
-	}
-	return h.Hijack()
-}
-
-// Flush sends buffered data.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
