@@ -193,35 +193,33 @@ func (p *Pages) trackNotFound(w http.ResponseWriter, r *http.Request, page track
 	p.render(w, r, http.StatusNotFound, "track", page)
 }
 
-func (p *Pages) handleTrack(w http.ResponseWriter, r *http.Request) {
+// trackLookup reads the form and the case it names, or answers for it.
+func (p *Pages) trackLookup(w http.ResponseWriter, r *http.Request) (trackPage, *cases.PublicView, *cases.Case, bool) {
 	page, ok := p.trackForm(w, r)
 	if !ok {
-		return
-	}
-	v, _, err := p.Cases.Track(r.Context(), page.No, page.Digits)
-	if errors.Is(err, cases.ErrNotFound) {
-		p.trackNotFound(w, r, page)
-		return
-	}
-	if err != nil {
-		p.trackFailed(w, r, err)
-		return
-	}
-	p.trackShow(w, r, http.StatusOK, page, v)
-}
-
-func (p *Pages) handleTrackRating(w http.ResponseWriter, r *http.Request) {
-	page, ok := p.trackForm(w, r)
-	if !ok {
-		return
+		return page, nil, nil, false
 	}
 	v, c, err := p.Cases.Track(r.Context(), page.No, page.Digits)
 	if errors.Is(err, cases.ErrNotFound) {
 		p.trackNotFound(w, r, page)
-		return
+		return page, nil, nil, false
 	}
 	if err != nil {
 		p.trackFailed(w, r, err)
+		return page, nil, nil, false
+	}
+	return page, v, c, true
+}
+
+func (p *Pages) handleTrack(w http.ResponseWriter, r *http.Request) {
+	if page, v, _, ok := p.trackLookup(w, r); ok {
+		p.trackShow(w, r, http.StatusOK, page, v)
+	}
+}
+
+func (p *Pages) handleTrackRating(w http.ResponseWriter, r *http.Request) {
+	page, v, c, ok := p.trackLookup(w, r)
+	if !ok {
 		return
 	}
 	f := &ratingForm{Satisfaction: r.PostForm.Get("satisfaction"), Solved: r.PostForm.Get("solved"),
@@ -253,7 +251,7 @@ func (p *Pages) handleTrackRating(w http.ResponseWriter, r *http.Request) {
 		p.trackShow(w, r, http.StatusUnprocessableEntity, page, v)
 		return
 	}
-	_, err = p.Cases.Callback(r.Context(), auth.CitizenActor(), c.ID, cases.CallbackResult{
+	_, err := p.Cases.Callback(r.Context(), auth.CitizenActor(), c.ID, cases.CallbackResult{
 		Satisfaction: cases.Satisfaction(f.Satisfaction), Solved: &solved, Comment: f.Comment})
 	var te *cases.TransitionError
 	if errors.As(err, &te) && errors.Is(te, cases.ErrWrongState) {
