@@ -199,11 +199,20 @@ func notFound(what string) *Problem {
 	return problem(http.StatusNotFound, what)
 }
 
-// getTop answers GET /open311/v2/{discovery|services|requests|servicerequestupdates}.{fmt}.
-func (h *Handler) getTop(w http.ResponseWriter, r *http.Request) {
-	name, format, ok := splitFormat(r.PathValue("file"))
+// file splits the {file} of the path into its name and format, or answers
+// 404 for a format other than .xml and .json.
+func (h *Handler) file(w http.ResponseWriter, r *http.Request) (name, format string, ok bool) {
+	name, format, ok = splitFormat(r.PathValue("file"))
 	if !ok {
 		h.fail(w, r, formatOf(r.URL.Path), notFound("只支持 .xml 和 .json (not found: use .xml or .json)"))
+	}
+	return name, format, ok
+}
+
+// getTop answers GET /open311/v2/{discovery|services|requests|servicerequestupdates}.{fmt}.
+func (h *Handler) getTop(w http.ResponseWriter, r *http.Request) {
+	name, format, ok := h.file(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -271,9 +280,8 @@ const Changeset = "2026-11-27T00:00:00+08:00"
 
 // getService answers GET services/{service_code}.{fmt}.
 func (h *Handler) getService(w http.ResponseWriter, r *http.Request) {
-	code, format, ok := splitFormat(r.PathValue("file"))
+	code, format, ok := h.file(w, r)
 	if !ok {
-		h.fail(w, r, formatOf(r.URL.Path), notFound("只支持 .xml 和 .json (not found: use .xml or .json)"))
 		return
 	}
 	if p := h.jurisdiction(r.URL.Query()); p != nil {
@@ -404,9 +412,8 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Problem) {
 // getToken answers GET tokens/{token}.{fmt}. Requests are created at once
 // (type realtime), so the token of a request is its service_request_id.
 func (h *Handler) getToken(w http.ResponseWriter, r *http.Request) {
-	token, format, ok := splitFormat(r.PathValue("file"))
+	token, format, ok := h.file(w, r)
 	if !ok {
-		h.fail(w, r, formatOf(r.URL.Path), notFound("只支持 .xml 和 .json (not found: use .xml or .json)"))
 		return
 	}
 	if p := h.jurisdiction(r.URL.Query()); p != nil {
@@ -426,9 +433,8 @@ func (h *Handler) getToken(w http.ResponseWriter, r *http.Request) {
 
 // getRequest answers GET requests/{service_request_id}.{fmt}.
 func (h *Handler) getRequest(w http.ResponseWriter, r *http.Request) {
-	id, format, ok := splitFormat(r.PathValue("file"))
+	id, format, ok := h.file(w, r)
 	if !ok {
-		h.fail(w, r, formatOf(r.URL.Path), notFound("只支持 .xml 和 .json (not found: use .xml or .json)"))
 		return
 	}
 	q := r.URL.Query()
