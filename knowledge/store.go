@@ -252,16 +252,8 @@ func (s *Store) Versions(ctx context.Context, id string) ([]*Article, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Article
-	for rows.Next() {
-		a, err := scanArticle(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collectArticles(rows)
+	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
@@ -289,16 +281,12 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]*Article, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Article
-	for rows.Next() {
-		a, err := scanArticle(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collectArticles(rows)
+}
+
+// collectArticles reads every row of rows and closes them.
+func collectArticles(rows pgx.Rows) ([]*Article, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Article, error) { return scanArticle(r) })
 }
 
 func guideJSON(g *GuideFields) ([]byte, error) {
