@@ -404,18 +404,10 @@ func (s *Store) appendEvent(ctx context.Context, c *Case, actor auth.Actor, act 
 
 // insertEvent writes the event of c's current Version, at at.
 func (s *Store) insertEvent(ctx context.Context, c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any, at time.Time) (Event, error) {
-	sql, args, err := eventSQL(c, actor, act, from, to, reason, public, data, at)
+	ev := eventOf(c, actor, act, from, to, reason, public, data, at)
+	sql, args, err := eventSQL(ev)
 	if err != nil {
 		return Event{}, err
-	}
-	ev := Event{CaseID: c.ID, CountyCode: c.CountyCode, Seq: c.Version, At: at, Action: act, ActorName: actor.Name,
-		ActorRole: string(actor.Role), ActorUnit: actor.UnitID, From: from, To: to, Reason: reason, Public: public, Data: data}
-	if actor.ID != uuid.Nil {
-		id := actor.ID
-		ev.ActorID = &id
-	}
-	if ev.Data == nil {
-		ev.Data = map[string]any{}
 	}
 	if err := s.q(ctx).QueryRow(ctx, sql+` RETURNING id`, args...).Scan(&ev.ID); err != nil {
 		return Event{}, err
@@ -423,24 +415,30 @@ func (s *Store) insertEvent(ctx context.Context, c *Case, actor auth.Actor, act 
 	return ev, nil
 }
 
-// eventSQL is the INSERT of the event of c's current Version.
-func eventSQL(c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any, at time.Time) (string, []any, error) {
+// eventOf is the event of c's current Version.
+func eventOf(c *Case, actor auth.Actor, act Action, from, to State, reason string, public bool, data map[string]any, at time.Time) Event {
 	if data == nil {
 		data = map[string]any{}
 	}
-	dataJSON, err := json.Marshal(data)
+	ev := Event{CaseID: c.ID, CountyCode: c.CountyCode, Seq: c.Version, At: at, Action: act, ActorName: actor.Name,
+		ActorRole: string(actor.Role), ActorUnit: actor.UnitID, From: from, To: to, Reason: reason, Public: public, Data: data}
+	if actor.ID != uuid.Nil {
+		id := actor.ID
+		ev.ActorID = &id
+	}
+	return ev
+}
+
+// eventSQL is the INSERT of ev.
+func eventSQL(ev Event) (string, []any, error) {
+	dataJSON, err := json.Marshal(ev.Data)
 	if err != nil {
 		return "", nil, err
 	}
-	var actorID *uuid.UUID
-	if actor.ID != uuid.Nil {
-		id := actor.ID
-		actorID = &id
-	}
 	return `INSERT INTO case_events (case_id, county_code, seq, at, action, actor_id, actor_name, actor_role, actor_unit,
 		from_state, to_state, reason, public, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
-		[]any{c.ID, c.CountyCode, c.Version, at, string(act), actorID, actor.Name, string(actor.Role), actor.UnitID,
-			string(from), string(to), reason, public, dataJSON}, nil
+		[]any{ev.CaseID, ev.CountyCode, ev.Seq, ev.At, string(ev.Action), ev.ActorID, ev.ActorName, ev.ActorRole, ev.ActorUnit,
+			string(ev.From), string(ev.To), ev.Reason, ev.Public, dataJSON}, nil
 }
 
 func (s *Store) saveCase(ctx context.Context, c *Case) error {

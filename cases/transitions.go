@@ -101,7 +101,7 @@ func (s *Store) apply(ctx context.Context, c *Case, actor auth.Actor, act Action
 		}
 		c.Version++
 		c.UpdatedAt = now
-		sql, args, err := eventSQL(c, actor, st.action, prev, st.to, st.reason, st.public, st.data, now)
+		sql, args, err := eventSQL(eventOf(c, actor, st.action, prev, st.to, st.reason, st.public, st.data, now))
 		if err != nil {
 			return nil, err
 		}
@@ -228,13 +228,7 @@ func (s *Store) dispatchRound(ctx context.Context, c *Case, p DispatchPlan, now 
 	c.ExtUntil, c.ExtReason = nil, ""
 	c.State = PendingSign
 	units := append([]string{p.Lead}, p.Co...)
-	names := p.names
-	if names == nil {
-		var err error
-		if names, err = s.unitNames(ctx, units); err != nil {
-			return err
-		}
-	}
+	names := p.names // read by checkUnits, which every dispatch runs first
 	ids := make([]uuid.UUID, len(units))
 	roles := make([]string, len(units))
 	for i, u := range units {
