@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/net/html"
@@ -374,38 +372,6 @@ func TestLoginAndConsoleWithoutJavaScript(t *testing.T) {
 
 // ---------------------------------------------------------------- in Chromium
 
-// agWatch fails the test on uncaught script errors and CSP violations in a tab.
-func agWatch(t *testing.T, tab *browsertest.Tab, name string) {
-	var mu sync.Mutex
-	var problems []string
-	chromedp.ListenTarget(tab.Ctx, func(ev any) {
-		var p string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			p = "script error: " + ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				p += " " + ev.ExceptionDetails.Exception.Description
-			}
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Source == cdplog.SourceSecurity || strings.Contains(ev.Entry.Text, "Content Security Policy") {
-				p = "security: " + ev.Entry.Text
-			}
-		}
-		if p != "" {
-			mu.Lock()
-			problems = append(problems, p)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, p := range problems {
-			t.Errorf("%s: %s", name, p)
-		}
-	})
-}
-
 // agBrowser is a browser whose first tab is kept to close the browser
 // gracefully when the test passed (a killed Chromium may still be writing
 // its profile while the test's temporary directory is removed). After a
@@ -438,7 +404,7 @@ func (b *agBrowser) tab(name string) *browsertest.Tab {
 func agSignIn(t *testing.T, s *apptest.Server, b *agBrowser, user string) *browsertest.Tab {
 	t.Helper()
 	tab := b.tab(user)
-	agWatch(t, tab, user)
+	tab.FailOnScriptErrors(t, user)
 	tab.Run(t, 30*time.Second,
 		chromedp.Navigate(s.URL+"/login"),
 		chromedp.WaitVisible(`#username`, chromedp.ByID),

@@ -6,12 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"yici/cases"
@@ -281,7 +278,7 @@ func TestStoryCallToRatingInBrowser(t *testing.T) {
 	// case on /track: the status and the officer's reply, and neither the
 	// officer's name nor the internal note nor the full phone.
 	cit := b.Tab("citizen")
-	storyWatch(t, cit, "citizen")
+	cit.FailOnScriptErrors(t, "citizen")
 	var tStatus, tReply, tPhone, tUnits, page string
 	cit.Run(t, 25*time.Second,
 		chromedp.Navigate(s.URL+"/track"),
@@ -366,7 +363,7 @@ func TestStoryCallToRatingInBrowser(t *testing.T) {
 func storySignIn(t *testing.T, s *server, b *browsertest.Browser, user, home string, ready ...chromedp.Action) *browsertest.Tab {
 	t.Helper()
 	tab := b.Tab(user)
-	storyWatch(t, tab, user)
+	tab.FailOnScriptErrors(t, user)
 	var path string
 	actions := []chromedp.Action{
 		chromedp.Navigate(s.URL + "/login"),
@@ -382,39 +379,6 @@ func storySignIn(t *testing.T, s *server, b *browsertest.Browser, user, home str
 		t.Fatalf("%s signed in and landed on %q, want %s", user, path, home)
 	}
 	return tab
-}
-
-// storyWatch fails the test on uncaught script errors and CSP violations
-// in a window.
-func storyWatch(t *testing.T, tab *browsertest.Tab, name string) {
-	var mu sync.Mutex
-	var problems []string
-	chromedp.ListenTarget(tab.Ctx, func(ev any) {
-		var p string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			p = "script error: " + ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				p += " " + ev.ExceptionDetails.Exception.Description
-			}
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Source == cdplog.SourceSecurity || strings.Contains(ev.Entry.Text, "Content Security Policy") {
-				p = "security: " + ev.Entry.Text
-			}
-		}
-		if p != "" {
-			mu.Lock()
-			problems = append(problems, p)
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, p := range problems {
-			t.Errorf("%s: %s", name, p)
-		}
-	})
 }
 
 func storyPoll(expr string) chromedp.Action {
